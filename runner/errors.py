@@ -1,0 +1,69 @@
+"""One base error that carries the ``file:line`` it is about, and a subclass per kind.
+
+Every error a user can cause ends as one line ``path/to/doc.md:123: message`` and exit
+code 2 (``WfError``) or 1 (``DriftError`` family is reported, not raised).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+
+class WfError(Exception):
+    """A problem the user can fix, located at ``file:line`` when known."""
+
+    exit_code = 2
+
+    def __init__(self, message: str, file: Path | str | None = None, line: int | None = None):
+        super().__init__(message)
+        self.message = message
+        self.file = Path(file) if file is not None else None
+        self.line = line
+
+    def location(self) -> str:
+        if self.file is None:
+            return ""
+        where = _display(self.file)
+        return f"{where}:{self.line}" if self.line else where
+
+    def __str__(self) -> str:
+        where = self.location()
+        return f"{where}: {self.message}" if where else self.message
+
+
+class DocumentError(WfError):
+    """The Markdown document is malformed: front matter, fence attributes, targets."""
+
+
+class SelectionError(WfError):
+    """A step selector names no step, or a required step is missing."""
+
+
+class PlanError(WfError):
+    """The documents cannot be turned into files: duplicate writes, patches, templates."""
+
+
+class PathError(WfError):
+    """A target path escapes its output folder (absolute, ``..``, symlink)."""
+
+
+class ConflictError(WfError):
+    """A file on disk was edited by hand or differs, and ``--force`` was not given."""
+
+    exit_code = 1
+
+
+class LockError(WfError):
+    """Another run holds the lock on this output tree."""
+
+
+class CheckSetupError(WfError):
+    """Checks cannot run: no suitable interpreter, venv creation failed, ..."""
+
+
+def _display(path: Path) -> str:
+    """Show a path relative to the working directory when it lies below it."""
+    try:
+        return str(path.resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(path)
