@@ -1,0 +1,95 @@
+"""Find workflow sets and their numbered step documents; resolve step selectors."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from runner.errors import SelectionError, WfError
+
+STEP_FILE = re.compile(r"^(?P<number>\d{2,3})_(?P<slug>[a-z0-9][a-z0-9_-]*)\.md$")
+SET_CONFIG = "wf.yaml"
+
+
+@dataclass(frozen=True)
+class StepFile:
+    """A step document found on disk, before parsing."""
+
+    number: str
+    slug: str
+    path: Path
+
+    @property
+    def id(self) -> str:
+        return self.slug.replace("_", "-")
+
+
+def find_root(start: Path) -> Path:
+    """The nearest folder at or above ``start`` that holds ``workflows/``."""
+    start = start.resolve()
+    for folder in (start, *start.parents):
+        if (folder / "workflows").is_dir():
+            return folder
+    raise WfError(f"no workflows/ folder at or above {start}; pass --root DIR")
+
+
+def find_sets(root: Path) -> list[str]:
+    """Names of the workflow sets: folders of ``workflows/`` holding step documents."""
+    base = root / "workflows"
+    return sorted(
+        child.name
+        for child in base.iterdir()
+        if child.is_dir() and any(STEP_FILE.match(p.name) for p in child.iterdir())
+    )
+
+
+def find_steps(set_dir: Path) -> list[StepFile]:
+    """Step documents of one set, ordered by number; duplicate numbers are an error."""
+    steps: dict[str, StepFile] = {}
+    for path in sorted(set_dir.iterdir()):
+        match = STEP_FILE.match(path.name)
+        if not match or not path.is_file():
+            continue
+        number = match["number"]
+        if number in steps:
+            raise SelectionError(
+                f"step number {number} is used twice (also {steps[number].path.name})", path, 1
+            )
+        steps[number] = StepFile(number, match["slug"], path)
+    return [steps[n] for n in sorted(steps, key=int)]
+
+
+def select(steps: list[StepFile], selectors: tuple[str, ...] | list[str]) -> list[StepFile]:
+    """Steps named by selectors, in document order.
+
+    A selector is a number (``4``, ``04``), an id (``auth-security``), a range
+    (``01-04``) or a comma-separated list of those. No selectors means every step.
+    """
+    if not selectors:
+        return list(steps)
+    chosen: set[str] = set()
+    for selector in selectors:
+        for part in filter(None, (p.strip() for p in selector.split(","))):
+            chosen.update(s.number for s in _match(steps, part))
+    return [s for s in steps if s.number in chosen]
+
+
+def _match(steps: list[StepFile], part: str) -> list[StepFile]:
+    by_number = {int(s.number): s for s in steps}
+    if part.isdigit():
+        if int(part) in by_number:
+            return [by_number[int(part)]]
+    elif re.fullmatch(r"\d+-\d+", part):
+        low, high = (int(x) for x in part.split("-"))
+        if low > high:
+            raise SelectionError(f"empty step range {part!r}: {low} > {high}")
+        found = [s for n, s in by_number.items() if low <= n <= high]
+        if found:
+            return found
+    else:
+        ids = {s.id: s for s in steps} | {s.slug: s for s in steps}
+        if part in ids:
+            return [ids[part]]
+    known = ", ".join(f"{s.number} ({s.id})" for s in steps) or "none"
+    raise SelectionError(f"no step matches {part!r}; steps: {known}")

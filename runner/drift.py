@@ -1,0 +1,122 @@
+"""Compare what the documents produce with what ``sdlc/<set>/`` holds on disk."""
+
+from __future__ import annotations
+
+import difflib
+import hashlib
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from runner.manifest import MANIFEST, Entry
+from runner.plan import PlannedFile
+
+STALE = "stale"  # the documents changed; the file on disk is what we wrote before
+HAND_EDITED = "hand-edited"  # the file on disk is not what we wrote
+MISSING = "missing"  # planned, absent on disk
+ORPHANED = "orphaned"  # we wrote it once, no document produces it any more
+UNTRACKED = "untracked"  # on disk, not ours
+MANIFEST_STALE = "manifest"  # the manifest does not describe the planned outputs
+
+
+@dataclass(frozen=True)
+class Difference:
+    kind: str
+    key: str  # path below sdlc/<set>/, e.g. "01-project-setup/app/main.py"
+    planned: PlannedFile | None
+    disk: bytes | None
+    owners: tuple[str, ...] = ()  # "file.md:line" of the blocks that own the file
+    edited: bool = False  # for orphans: changed by hand since we wrote it
+
+    def unified_diff(self, prefix: str) -> str:
+        """A unified diff from the disk to the planned content ('' for binary/none)."""
+        old = _text(self.disk)
+        new = _text(self.planned.content if self.planned else None)
+        if old is None or new is None:
+            return ""
+        lines = difflib.unified_diff(
+            old.splitlines(keepends=True),
+            new.splitlines(keepends=True),
+            fromfile=f"a/{prefix}{self.key}" if self.disk is not None else "/dev/null",
+            tofile=f"b/{prefix}{self.key}" if self.planned else "/dev/null",
+        )
+        return "".join(line if line.endswith("\n") else line + "\n" for line in lines)
+
+
+def compare(
+    planned: dict[str, PlannedFile],
+    root: Path,
+    out_dir: Path,
+    manifest: dict[str, Entry],
+    manifest_bytes: bytes,
+) -> list[Difference]:
+    """Every way ``out_dir`` differs from the plan, in a stable order."""
+    differences = [
+        d for key, f in planned.items() if (d := _planned(key, f, root, out_dir, manifest))
+    ]
+    on_disk = _files_below(out_dir)
+    for key in sorted(on_disk - planned.keys()):
+        entry = manifest.get(key)
+        data = (out_dir / key).read_bytes()
+        if entry is None:
+            differences.append(Difference(UNTRACKED, key, None, data))
+        else:
+            edited = _digest(data) != entry.sha256
+            differences.append(Difference(ORPHANED, key, None, data, entry.sources, edited))
+    current = manifest_bytes_on_disk(out_dir)
+    if current != manifest_bytes:
+        differences.append(Difference(MANIFEST_STALE, MANIFEST, None, current))
+    return differences
+
+
+def manifest_bytes_on_disk(out_dir: Path) -> bytes | None:
+    path = out_dir / MANIFEST
+    return path.read_bytes() if path.is_file() else None
+
+
+def _planned(
+    key: str, planned: PlannedFile, root: Path, out_dir: Path, manifest: dict[str, Entry]
+) -> Difference | None:
+    path = out_dir / key
+    owners = tuple(s.label(root) for s in planned.sources)
+    if not path.is_file() or path.is_symlink():
+        return Difference(MISSING, key, planned, None, owners)
+    data = path.read_bytes()
+    if data == planned.content and _is_executable(path) == planned.executable:
+        return None
+    entry = manifest.get(key)
+    if entry is None:
+        return Difference(UNTRACKED, key, planned, data, owners)
+    kind = STALE if _digest(data) == entry.sha256 else HAND_EDITED
+    return Difference(kind, key, planned, data, owners)
+
+
+def _files_below(out_dir: Path) -> set[str]:
+    if not out_dir.is_dir():
+        return set()
+    found = set()
+    for folder, dirs, files in os.walk(out_dir):
+        dirs.sort()
+        relative = Path(folder).relative_to(out_dir)
+        for name in files:
+            key = (relative / name).as_posix()
+            if key != MANIFEST:
+                found.add(key)
+    return found
+
+
+def _is_executable(path: Path) -> bool:
+    return bool(path.stat().st_mode & 0o111)
+
+
+def _digest(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def _text(data: bytes | None) -> str | None:
+    if data is None:
+        return ""
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        return None

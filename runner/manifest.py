@@ -1,0 +1,64 @@
+"""The per-set manifest: which output files the runner owns, who made them, their hash."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+from runner.errors import DocumentError
+from runner.plan import Plan
+
+MANIFEST = "manifest.json"
+VERSION = 1
+
+
+@dataclass(frozen=True)
+class Entry:
+    step: str
+    sha256: str
+    sources: tuple[str, ...]
+
+
+def manifest_path(out_dir: Path) -> Path:
+    return out_dir / MANIFEST
+
+
+def read_manifest(out_dir: Path) -> dict[str, Entry]:
+    """Entries keyed by ``NN-slug/path``; an absent manifest means nothing is owned yet."""
+    path = manifest_path(out_dir)
+    if not path.is_file():
+        return {}
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        files = data["files"]
+        return {
+            key: Entry(value["step"], value["sha256"], tuple(value["sources"]))
+            for key, value in files.items()
+        }
+    except (ValueError, KeyError, TypeError) as exc:
+        raise DocumentError(
+            f"manifest is damaged ({exc}); restore it from git or rebuild with --force", path
+        ) from exc
+
+
+def planned_entries(plan: Plan, root: Path) -> dict[str, Entry]:
+    """Manifest entries for every output file of a plan."""
+    return {
+        key: Entry(
+            planned.step,
+            planned.digest,
+            tuple(s.label(root) for s in planned.sources),
+        )
+        for key, planned in plan.outputs().items()
+    }
+
+
+def render_manifest(set_name: str, entries: dict[str, Entry]) -> bytes:
+    """The manifest file, deterministic to the byte."""
+    files = {
+        key: {"step": e.step, "sha256": e.sha256, "sources": list(e.sources)}
+        for key, e in sorted(entries.items())
+    }
+    data = {"version": VERSION, "set": set_name, "files": files}
+    return (json.dumps(data, indent=1, ensure_ascii=False) + "\n").encode("utf-8")

@@ -1,0 +1,78 @@
+"""Plain data shared by every stage: documents -> parse -> plan -> write -> check -> report."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Source:
+    """Where something comes from: a Markdown file and a 1-based line."""
+
+    file: Path
+    line: int
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}"
+
+    def label(self, root: Path) -> str:
+        """``file:line`` with the file relative to ``root`` when it lies below it."""
+        try:
+            shown = self.file.resolve().relative_to(root.resolve()).as_posix()
+        except ValueError:
+            shown = self.file.as_posix()
+        return f"{shown}:{self.line}"
+
+
+@dataclass(frozen=True)
+class Block:
+    """A fenced code block that names a target path (an artifact)."""
+
+    target: str
+    content: str
+    source: Source
+    lang: str = ""
+    mode: str = "write"  # write | append | patch
+    template: bool = False
+    skeleton: bool = False
+
+
+@dataclass(frozen=True)
+class CheckSpec:
+    """A command that must succeed in the workspace assembled from steps 01..step."""
+
+    name: str
+    command: str
+    step: str  # step number, e.g. "03"
+    source: Source
+    needs: tuple[str, ...] = ()  # subset of ("postgres", "redis", "s3")
+    timeout: float = 300.0
+    expect_exit: int = 0
+    expect_output: str | None = None  # regex searched in combined stdout+stderr
+
+
+@dataclass(frozen=True)
+class Step:
+    """One numbered workflow document, parsed."""
+
+    number: str  # "04"
+    slug: str  # "auth_security" as in the file name
+    path: Path
+    title: str
+    blocks: tuple[Block, ...]
+    checks: tuple[CheckSpec, ...] = ()
+    requires: tuple[str, ...] = ()
+    optional: bool = False
+    vars: dict[str, Any] = field(default_factory=dict)
+    template: bool = False
+    generate: dict[str, Any] | None = None
+
+    @property
+    def id(self) -> str:
+        return self.slug.replace("_", "-")
+
+    @property
+    def folder(self) -> str:
+        return f"{self.number}-{self.id}"

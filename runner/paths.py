@@ -1,0 +1,38 @@
+"""Path confinement: targets are relative, stay inside their folder, never via symlinks."""
+
+from __future__ import annotations
+
+from pathlib import Path, PurePosixPath
+
+from runner.errors import PathError
+from runner.model import Source
+
+
+def clean_target(target: str, source: Source | None) -> str:
+    """Normalise a block's target to a relative POSIX path, or raise ``PathError``."""
+    where = (source.file, source.line) if source else (None, None)
+    text = target.strip().replace("\\", "/")
+    if not text or text.endswith("/"):
+        raise PathError(f"target {target!r} does not name a file", *where)
+    pure = PurePosixPath(text)
+    if pure.is_absolute() or (len(text) > 1 and text[1] == ":"):
+        raise PathError(f"target {target!r} is absolute; targets are relative", *where)
+    if ".." in pure.parts:
+        raise PathError(f"target {target!r} escapes the output folder with '..'", *where)
+    if "\0" in text:
+        raise PathError(f"target {target!r} contains a NUL byte", *where)
+    parts = [p for p in pure.parts if p != "."]
+    if not parts:
+        raise PathError(f"target {target!r} does not name a file", *where)
+    return "/".join(parts)
+
+
+def confined(root: Path, relative: str, source: Source | None = None) -> Path:
+    """``root / relative``, refusing a location that a symlink moves outside ``root``."""
+    destination = root / relative
+    real_root = root.resolve()
+    real_parent = destination.parent.resolve()
+    if destination.is_symlink() or not real_parent.is_relative_to(real_root):
+        where = (source.file, source.line) if source else (None, None)
+        raise PathError(f"{destination} is reached through a symlink leaving {root}", *where)
+    return destination

@@ -1,0 +1,117 @@
+"""Load a workflow set: its step documents (parsed once per content, cached) and config."""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+import pickle
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from runner import __version__
+from runner.discover import SET_CONFIG, StepFile, find_sets, find_steps, select
+from runner.errors import DocumentError, SelectionError
+from runner.model import Step
+from runner.parse import decode_text, parse_step, read_text
+
+CACHE_DIR = ".wf"
+
+
+@dataclass
+class WorkflowSet:
+    """One folder ``workflows/<name>/`` and its output folder ``sdlc/<name>/``."""
+
+    root: Path
+    name: str
+    step_files: list[StepFile]
+    vars: dict[str, Any] = field(default_factory=dict)
+    _parsed: dict[str, Step] = field(default_factory=dict, repr=False)
+
+    @property
+    def folder(self) -> Path:
+        return self.root / "workflows" / self.name
+
+    @property
+    def out_dir(self) -> Path:
+        return self.root / "sdlc" / self.name
+
+    def select(self, selectors: tuple[str, ...] | list[str] = ()) -> list[StepFile]:
+        return select(self.step_files, selectors)
+
+    def steps(self, chosen: list[StepFile] | None = None) -> list[Step]:
+        """Parsed steps (all, or the chosen ones), in document order."""
+        return [self.step(f) for f in (self.step_files if chosen is None else chosen)]
+
+    def step(self, step_file: StepFile) -> Step:
+        if step_file.number not in self._parsed:
+            self._parsed[step_file.number] = _parse_cached(self.root, step_file)
+        return self._parsed[step_file.number]
+
+
+def load_sets(root: Path, names: tuple[str, ...] | list[str] = ()) -> list[WorkflowSet]:
+    """The named sets (default: all) of the project at ``root``."""
+    available = find_sets(root)
+    for name in names:
+        if name not in available:
+            raise SelectionError(
+                f"no workflow set {name!r} in {root / 'workflows'}; sets: {', '.join(available)}"
+            )
+    return [load_set(root, name) for name in (names or available)]
+
+
+def load_set(root: Path, name: str) -> WorkflowSet:
+    folder = root / "workflows" / name
+    return WorkflowSet(root, name, find_steps(folder), _set_vars(folder / SET_CONFIG))
+
+
+def only_set(root: Path, name: str | None) -> WorkflowSet:
+    """The set a single-step command works on: ``--set`` or the only one there is."""
+    if name:
+        return load_sets(root, [name])[0]
+    available = find_sets(root)
+    if len(available) != 1:
+        listed = ", ".join(available) or "none"
+        raise SelectionError(f"choose a workflow set with --set (sets: {listed})")
+    return load_set(root, available[0])
+
+
+def _set_vars(config: Path) -> dict[str, Any]:
+    """Variables from ``workflows/<set>/wf.yaml`` (key ``vars``), the set-level config."""
+    if not config.is_file():
+        return {}
+    import yaml
+
+    try:
+        data = yaml.safe_load(read_text(config)) or {}
+    except yaml.YAMLError as exc:
+        raise DocumentError(f"not valid YAML: {exc}", config, 1) from exc
+    if not isinstance(data, dict) or set(data) - {"vars"}:
+        raise DocumentError("the set config holds one key, 'vars' (a mapping)", config, 1)
+    variables = data.get("vars") or {}
+    if not isinstance(variables, dict):
+        raise DocumentError("'vars' must be a mapping", config, 1)
+    return variables
+
+
+def _parse_cached(root: Path, step_file: StepFile) -> Step:
+    """Parse a document, reusing the result stored for identical bytes at the same path."""
+    raw = step_file.path.read_bytes()
+    key = hashlib.sha256(
+        f"{__version__}\0{step_file.path}\0{step_file.number}\0{step_file.slug}\0".encode() + raw
+    ).hexdigest()
+    cache_file = root / CACHE_DIR / "parse" / f"{key}.pickle"
+    with contextlib.suppress(OSError, pickle.UnpicklingError, EOFError, AttributeError):
+        return pickle.loads(cache_file.read_bytes())
+    step = parse_step(step_file, decode_text(raw, step_file.path))
+    _store(cache_file, pickle.dumps(step))
+    return step
+
+
+def _store(path: Path, data: bytes) -> None:
+    with contextlib.suppress(OSError):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        temp = path.with_suffix(f".{os.getpid()}.tmp")
+        temp.write_bytes(data)
+        temp.replace(path)

@@ -1,0 +1,123 @@
+"""Render results for people (text) and machines (JSON, GitHub annotations)."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from collections.abc import Iterable
+from typing import Any
+
+import click
+
+from runner.drift import HAND_EDITED, MANIFEST_STALE, ORPHANED, UNTRACKED, Difference
+from runner.model import Step
+
+FIXES = {
+    "stale": "wf build {set}",
+    "missing": "wf build {set}",
+    "manifest": "wf build {set}",
+    HAND_EDITED: "move the edit into {owner}, then wf build {set} (or wf build --force to discard it)",
+    ORPHANED: "wf build {set}",
+    UNTRACKED: "delete it, or produce it from a document",
+}
+
+
+def use_color() -> bool:
+    return "NO_COLOR" not in os.environ and sys.stdout.isatty()
+
+
+def style(text: str, **kwargs: Any) -> str:
+    return click.style(text, **kwargs) if use_color() else text
+
+
+def fix_for(difference: Difference, set_name: str) -> str:
+    owner = difference.owners[0] if difference.owners else "its document"
+    template = FIXES.get(difference.kind, "wf build {set}")
+    if difference.kind == ORPHANED and difference.edited:
+        template = "wf build --force {set} (it was edited by hand; save what you need first)"
+    return template.format(set=f"--set {set_name}", owner=owner)
+
+
+def drift_text(set_name: str, differences: list[Difference], show_diff: bool) -> str:
+    if not differences:
+        return f"{set_name}: sdlc/{set_name} matches the documents"
+    lines = [style(f"{set_name}: {len(differences)} difference(s) in sdlc/{set_name}", bold=True)]
+    for difference in differences:
+        lines.append(_difference_line(set_name, difference))
+        if show_diff and difference.kind not in (MANIFEST_STALE, UNTRACKED, ORPHANED):
+            lines.append(difference.unified_diff(f"sdlc/{set_name}/").rstrip("\n"))
+    return "\n".join(line for line in lines if line)
+
+
+def _difference_line(set_name: str, difference: Difference) -> str:
+    kind = style(f"{difference.kind:<11}", fg="red" if difference.kind == HAND_EDITED else "yellow")
+    owner = f"  (from {', '.join(difference.owners)})" if difference.owners else ""
+    fix = f"\n    fix: {fix_for(difference, set_name)}"
+    return f"  {kind} sdlc/{set_name}/{difference.key}{owner}{fix}"
+
+
+def drift_json(set_name: str, differences: list[Difference]) -> list[dict[str, Any]]:
+    return [
+        {
+            "set": set_name,
+            "kind": d.kind,
+            "path": f"sdlc/{set_name}/{d.key}",
+            "owners": list(d.owners),
+            "fix": fix_for(d, set_name),
+            "diff": d.unified_diff(f"sdlc/{set_name}/"),
+        }
+        for d in differences
+    ]
+
+
+def drift_github(set_name: str, differences: list[Difference]) -> str:
+    """``::error`` annotations placed on the Markdown line that owns each file."""
+    lines = []
+    for d in differences:
+        message = f"{d.kind}: sdlc/{set_name}/{d.key} - fix: {fix_for(d, set_name)}"
+        if d.owners:
+            file, _, line = d.owners[0].rpartition(":")
+            lines.append(f"::error file={file},line={line},title=wf drift::{_escape(message)}")
+        else:
+            lines.append(f"::error file=sdlc/{set_name}/{d.key},title=wf drift::{_escape(message)}")
+    return "\n".join(lines)
+
+
+def _escape(text: str) -> str:
+    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+
+
+def dumps(data: Any) -> str:
+    return json.dumps(data, indent=2, ensure_ascii=False)
+
+
+def step_line(step: Step, status: str, root: Any) -> str:
+    flags = " (optional)" if step.optional else ""
+    colour = "green" if status == "up-to-date" else "yellow"
+    return (
+        f"{step.number}  {step.id:<26} {style(f'{status:<11}', fg=colour)} "
+        f"{len(step.blocks):>3} blocks {len(step.checks):>3} checks  {step.title}{flags}"
+    )
+
+
+def step_detail(step: Step, root: Any) -> Iterable[str]:
+    yield style(f"{step.number} {step.title}", bold=True)
+    yield f"  document: {step.path.relative_to(root) if step.path.is_relative_to(root) else step.path}"
+    yield f"  output:   sdlc/<set>/{step.folder}/"
+    if step.requires:
+        yield f"  requires: {', '.join(step.requires)}"
+    if step.optional:
+        yield "  optional: yes"
+    if step.generate:
+        yield f"  generates from: {step.generate['templates']}"
+    yield f"  blocks ({len(step.blocks)}):"
+    for block in step.blocks:
+        extra = [block.mode] if block.mode != "write" else []
+        extra += ["template"] * block.template + ["skeleton"] * block.skeleton
+        suffix = f"  [{', '.join(extra)}]" if extra else ""
+        yield f"    line {block.source.line:>5}  {block.target}{suffix}"
+    yield f"  checks ({len(step.checks)}):"
+    for check in step.checks:
+        needs = f"  needs {','.join(check.needs)}" if check.needs else ""
+        yield f"    line {check.source.line:>5}  {check.name}{needs}"

@@ -1,0 +1,126 @@
+"""File changes as small action objects: planned, shown, checked for conflicts, then run.
+
+Every write is atomic (temporary file in the same folder, fsync, rename), so a killed
+run leaves each file either fully old or fully new. A lock keeps two runs apart.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import os
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from runner.errors import ConflictError, LockError
+from runner.paths import confined
+
+
+@dataclass(frozen=True)
+class WriteFile:
+    rel: str
+    content: bytes
+    executable: bool = False
+    kind: str = "update"  # create | update
+    conflict: str | None = None  # why this write would lose someone's work
+
+    def describe(self) -> str:
+        return f"{self.kind:<7} {self.rel}"
+
+    def run(self, root: Path) -> None:
+        write_atomic(confined(root, self.rel), self.content, self.executable)
+
+
+@dataclass(frozen=True)
+class DeleteFile:
+    rel: str
+    conflict: str | None = None
+
+    def describe(self) -> str:
+        return f"delete  {self.rel}"
+
+    def run(self, root: Path) -> None:
+        path = confined(root, self.rel)
+        path.unlink(missing_ok=True)
+        _remove_empty_parents(path.parent, root)
+
+
+Action = WriteFile | DeleteFile
+
+
+@dataclass
+class Transaction:
+    """A set of actions on the folder ``root``; nothing happens before ``run``."""
+
+    root: Path
+    actions: list[Action]
+
+    def conflicts(self) -> list[Action]:
+        return [a for a in self.actions if a.conflict]
+
+    def check(self, force: bool) -> None:
+        """Refuse, before any write, if an action would lose work and ``force`` is off."""
+        conflicts = self.conflicts()
+        if conflicts and not force:
+            lines = "\n".join(f"  {a.rel}: {a.conflict}" for a in conflicts)
+            raise ConflictError(
+                f"refusing to overwrite {len(conflicts)} file(s) changed outside wf:\n{lines}\n"
+                "keep your changes in the documents, or rerun with --force to discard them",
+                self.root,
+            )
+        for action in self.actions:
+            confined(self.root, action.rel)
+
+    def run(self) -> None:
+        for action in self.actions:
+            action.run(self.root)
+
+
+def write_atomic(path: Path, content: bytes, executable: bool = False) -> None:
+    """Write ``content`` to ``path`` so readers see the old or the new file, never half."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temp = path.with_name(f".{path.name}.wf-{os.getpid()}.tmp")
+    try:
+        with temp.open("wb") as handle:
+            handle.write(content)
+            handle.flush()
+            os.fsync(handle.fileno())
+        temp.chmod(0o755 if executable else 0o644)
+        temp.replace(path)
+    finally:
+        temp.unlink(missing_ok=True)
+
+
+def _remove_empty_parents(folder: Path, root: Path) -> None:
+    root = root.resolve()
+    while folder.resolve() != root and folder.resolve().is_relative_to(root):
+        try:
+            folder.rmdir()
+        except OSError:
+            return
+        folder = folder.parent
+
+
+@contextlib.contextmanager
+def locked(lock_file: Path, wait: float = 60.0) -> Iterator[None]:
+    """Hold an exclusive lock on ``lock_file``; wait up to ``wait`` seconds for it."""
+    lock_file.parent.mkdir(parents=True, exist_ok=True)
+    with lock_file.open("a+") as handle:
+        deadline = time.monotonic() + wait
+        while True:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    raise LockError(
+                        f"another wf run holds {lock_file} (waited {wait:.0f}s); "
+                        "try again when it has finished"
+                    ) from None
+                time.sleep(0.1)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
