@@ -14,7 +14,9 @@ class WfError(Exception):
 
     exit_code = 2
 
-    def __init__(self, message: str, file: Path | str | None = None, line: int | None = None):
+    def __init__(
+        self, message: str, file: Path | str | None = None, line: int | None = None
+    ) -> None:
         super().__init__(message)
         self.message = message
         self.file = Path(file) if file is not None else None

@@ -94,7 +94,8 @@ def parse_front_matter(meta_text: str, path: Path) -> dict[str, Any]:
         meta = yaml.safe_load(meta_text)
     except yaml.YAMLError as exc:
         line = getattr(getattr(exc, "problem_mark", None), "line", 0) + 2
-        raise DocumentError(f"front matter is not valid YAML: {_yaml_problem(exc)}", path, line)
+        message = f"front matter is not valid YAML: {_yaml_problem(exc)}"
+        raise DocumentError(message, path, line) from exc
     if meta is None:
         return {}
     if not isinstance(meta, dict):
@@ -173,7 +174,8 @@ def parse_info(info: str, source: Source) -> tuple[str, dict[str, str], set[str]
     try:
         words = shlex.split(cleaned)
     except ValueError as exc:
-        raise DocumentError(f"cannot read fence attributes {info!r}: {exc}", *_at(source))
+        message = f"cannot read fence attributes {info!r}: {exc}"
+        raise DocumentError(message, *_at(source)) from exc
     lang = ""
     attrs: dict[str, str] = {}
     flags: set[str] = set()
@@ -322,7 +324,8 @@ def _number(options: dict[str, Any], key: str, default: float, source: Source, k
     try:
         value = kind(options[key])
     except (TypeError, ValueError):
-        raise DocumentError(f"{key} must be a number, not {options[key]!r}", *_at(source))
+        message = f"{key} must be a number, not {options[key]!r}"
+        raise DocumentError(message, *_at(source)) from None
     if key == "timeout" and value <= 0:
         raise DocumentError("timeout must be positive", *_at(source))
     return value
@@ -334,7 +337,8 @@ def _regex(value: Any, source: Source) -> str | None:
     try:
         re.compile(str(value))
     except re.error as exc:
-        raise DocumentError(f"expect_output is not a valid regex: {exc}", *_at(source))
+        message = f"expect_output is not a valid regex: {exc}"
+        raise DocumentError(message, *_at(source)) from exc
     return str(value)
 
 

@@ -108,7 +108,7 @@ def check_requires(steps: Iterable[Step]) -> None:
 class _StepBuilder:
     """Accumulates one step's files on top of the tree built by earlier steps."""
 
-    def __init__(self, step: Step, tree: dict[str, str]):
+    def __init__(self, step: Step, tree: dict[str, str]) -> None:
         self.step = step
         self.tree = tree
         self.sources: dict[str, list[Source]] = {}

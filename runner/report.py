@@ -17,7 +17,7 @@ FIXES = {
     "stale": "wf build {set}",
     "missing": "wf build {set}",
     "manifest": "wf build {set}",
-    HAND_EDITED: "move the edit into {owner}, then wf build {set} (or wf build --force to discard it)",
+    HAND_EDITED: "move the edit into {owner}, then wf build {set} (--force discards it)",
     ORPHANED: "wf build {set}",
     UNTRACKED: "delete it, or produce it from a document",
 }
@@ -103,7 +103,8 @@ def step_line(step: Step, status: str, root: Any) -> str:
 
 def step_detail(step: Step, root: Any) -> Iterable[str]:
     yield style(f"{step.number} {step.title}", bold=True)
-    yield f"  document: {step.path.relative_to(root) if step.path.is_relative_to(root) else step.path}"
+    document = step.path.relative_to(root) if step.path.is_relative_to(root) else step.path
+    yield f"  document: {document}"
     yield f"  output:   sdlc/<set>/{step.folder}/"
     if step.requires:
         yield f"  requires: {', '.join(step.requires)}"

@@ -29,7 +29,8 @@ def render_with(
         line = source.line + (exc.lineno or 0)
         raise PlanError(f"template syntax error: {exc.message}", source.file, line) from exc
     except jinja2.UndefinedError as exc:
-        raise PlanError(f"template variable missing: {exc.message}", source.file, source.line)
+        message = f"template variable missing: {exc.message}"
+        raise PlanError(message, source.file, source.line) from exc
     except jinja2.TemplateError as exc:
         raise PlanError(f"template error: {exc}", source.file, source.line) from exc
 
