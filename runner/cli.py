@@ -7,6 +7,7 @@ stays fast.
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Callable
 from functools import wraps
@@ -66,6 +67,59 @@ var_option = click.option(
 force_option = click.option(
     "--force", is_flag=True, help="Overwrite files edited by hand (their edits are lost)."
 )
+
+
+def check_options(func: Callable[..., Any]) -> Callable[..., Any]:
+    """Options shared by every command that runs checks."""
+    options = [
+        click.option(
+            "--strict/--no-strict",
+            default=None,
+            help="Count skipped checks (service unavailable) as failures [default: on if CI].",
+        ),
+        click.option(
+            "-j",
+            "--jobs",
+            type=click.IntRange(min=1),
+            help="Checks run in parallel (default: cores).",
+        ),
+        click.option("--no-cache", is_flag=True, help="Rerun checks that passed before unchanged."),
+        click.option(
+            "--python",
+            metavar="PATH",
+            help="Interpreter (>= 3.12) for the project's venv (default: WF_PYTHON, then PATH).",
+        ),
+        click.option(
+            "--junit",
+            type=click.Path(dir_okay=False, path_type=Path),
+            help="Also write a JUnit XML report of the checks to this file.",
+        ),
+    ]
+    for option in reversed(options):
+        func = option(func)
+    return func
+
+
+format_option = click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "json", "github"]),
+    default="text",
+    show_default=True,
+    help="Report format; github prints ::error annotations on the Markdown lines.",
+)
+since_option = click.option(
+    "--since",
+    metavar="REF",
+    help="Only steps whose documents changed since git REF, and later steps using their files.",
+)
+
+
+def strict_default(strict: bool | None) -> bool:
+    """``--strict`` defaults to on in CI (the CI environment variable is set)."""
+    if strict is not None:
+        return strict
+    return os.environ.get("CI", "").lower() not in ("", "0", "false", "no")
 
 
 @click.group(epilog=EPILOG, context_settings={"help_option_names": ["-h", "--help"]})
@@ -149,6 +203,7 @@ def show(ctx: click.Context, step: str, set_name: str | None) -> None:
 @var_option
 @force_option
 @click.option("--dry-run", is_flag=True, help="Show what would change; write nothing.")
+@click.option("--commit", is_flag=True, help="git commit the regenerated sdlc/ tree afterwards.")
 @click.pass_context
 @handle_errors
 def build(
@@ -158,6 +213,7 @@ def build(
     variables: tuple[str, ...],
     force: bool,
     dry_run: bool,
+    commit: bool,
 ) -> None:
     """Regenerate sdlc/<set>/ from the documents (all steps, or the STEPS given).
 
@@ -169,13 +225,24 @@ def build(
     root = project_root(ctx)
     sets = load_sets(root, [set_name] if set_name else [])
     overrides = parse_vars(variables)
-    for wset in sets:
-        _build_one(wset, steps, overrides, force, dry_run)
+    changed = [_build_one(wset, steps, overrides, force, dry_run) for wset in sets]
+    if commit and not dry_run:
+        _commit(root, [s for s in changed if s])
+
+
+def _commit(root: Path, changed: list[tuple[str, list[str]]]) -> None:
+    from runner.gitops import commit_paths
+
+    names = "; ".join(f"{name} steps {', '.join(steps)}" for name, steps in changed)
+    paths = [f"sdlc/{name}" for name, _ in changed]
+    sha = commit_paths(root, paths, f"wf build: regenerate {names}") if paths else None
+    click.echo(f"git: committed {sha[:12]}" if sha else "git: nothing to commit")
 
 
 def _build_one(
     wset: Any, steps: tuple[str, ...], overrides: dict[str, str], force: bool, dry_run: bool
-) -> None:
+) -> tuple[str, list[str]] | None:
+    """Build one set and report it; returns (set, changed step numbers) when it changed."""
     from runner import operations
 
     result = operations.build(wset, steps, overrides, force, dry_run)
@@ -187,6 +254,8 @@ def _build_one(
     changed = len(result.actions) + int(result.manifest_written)
     summary = f"{len(result.actions)} file(s) {verb}changed" if changed else "up to date"
     click.echo(f"{wset.name}: {summary}")
+    steps_changed = sorted({a.rel.split("-", 1)[0] for a in result.actions})
+    return (wset.name, steps_changed) if changed else None
 
 
 @main.command()
@@ -194,55 +263,200 @@ def _build_one(
 @set_option
 @var_option
 @force_option
+@click.option("--no-checks", is_flag=True, help="Only regenerate; do not run the checks.")
+@check_options
 @click.pass_context
 @handle_errors
 def run(
-    ctx: click.Context, step: str, set_name: str | None, variables: tuple[str, ...], force: bool
+    ctx: click.Context,
+    step: str,
+    set_name: str | None,
+    variables: tuple[str, ...],
+    force: bool,
+    no_checks: bool,
+    **check_args: Any,
 ) -> None:
-    """Regenerate one STEP's output folder."""
+    """Regenerate one STEP's output folder, then run its checks.
+
+    The checks run in the project assembled from every step up to STEP.
+    """
     from runner.project import only_set
 
     wset = only_set(project_root(ctx), set_name)
-    _build_one(wset, (step,), parse_vars(variables), force, dry_run=False)
+    overrides = parse_vars(variables)
+    _build_one(wset, (step,), overrides, force, dry_run=False)
+    if not no_checks:
+        ok = _checks([wset], (step,), overrides, "text", None, **check_args)
+        sys.exit(EXIT_OK if ok else EXIT_FAIL)
+
+
+@main.command()
+@click.argument("steps", nargs=-1)
+@set_option
+@var_option
+@since_option
+@format_option
+@check_options
+@click.pass_context
+@handle_errors
+def check(
+    ctx: click.Context,
+    steps: tuple[str, ...],
+    set_name: str | None,
+    variables: tuple[str, ...],
+    since: str | None,
+    fmt: str,
+    **check_args: Any,
+) -> None:
+    """Run the checks of the STEPS given (default: all) without regenerating.
+
+    Each check runs in a venv built from the assembled pyproject.toml; checks that
+    need PostgreSQL, Redis or S3 get a fresh database/bucket of their own.
+    """
+    from runner.project import load_sets, only_set
+
+    root = project_root(ctx)
+    sets = [only_set(root, set_name)] if steps else load_sets(root, _names(set_name))
+    ok = _checks(sets, steps, parse_vars(variables), fmt, since, **check_args)
+    sys.exit(EXIT_OK if ok else EXIT_FAIL)
 
 
 @main.command()
 @set_option
-@click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(["text", "json", "github"]),
-    default="text",
-    show_default=True,
-    help="Report format; github prints ::error annotations on the Markdown lines.",
-)
+@format_option
 @click.option("--diff/--no-diff", default=True, help="Show a unified diff per differing file.")
+@click.option("--checks", "with_checks", is_flag=True, help="Also run every step's checks.")
+@since_option
+@click.option(
+    "--committed",
+    is_flag=True,
+    help="Also fail when sdlc/ differs from what git has committed (modified or untracked).",
+)
+@check_options
 @click.pass_context
 @handle_errors
-def verify(ctx: click.Context, set_name: str | None, fmt: str, diff: bool) -> None:
+def verify(
+    ctx: click.Context,
+    set_name: str | None,
+    fmt: str,
+    diff: bool,
+    with_checks: bool,
+    since: str | None,
+    committed: bool,
+    **check_args: Any,
+) -> None:
     """Check that sdlc/ is exactly what the documents produce (exit 1 on drift).
 
     Differences are categorised: stale (document changed), hand-edited, missing,
-    orphaned (no document produces it any more), untracked, manifest.
+    orphaned (no document produces it any more), untracked, manifest. With --checks,
+    every step's checks run too; in CI use: wf verify --checks --committed.
     """
     from runner import operations, report
     from runner.project import load_sets
 
+    sets = load_sets(project_root(ctx), _names(set_name))
     failed = False
-    documents: list[dict[str, Any]] = []
-    for wset in load_sets(project_root(ctx), [set_name] if set_name else []):
+    drift: list[dict[str, Any]] = []
+    for wset in sets:
         differences = operations.state(wset).differences
         failed = failed or bool(differences)
         if fmt == "json":
-            documents.extend(report.drift_json(wset.name, differences))
+            drift.extend(report.drift_json(wset.name, differences))
         elif fmt == "github":
             if differences:
                 click.echo(report.drift_github(wset.name, differences))
         else:
             click.echo(report.drift_text(wset.name, differences, diff))
-    if fmt == "json":
-        click.echo(report.dumps({"ok": not failed, "drift": documents}))
+        if committed:
+            failed = _uncommitted(wset) or failed
+    if fmt == "json" and not with_checks:
+        click.echo(report.dumps({"ok": not failed, "drift": drift}))
+    if with_checks:
+        json_head = {"drift": drift} if fmt == "json" else None
+        ok = _checks(sets, (), {}, fmt, since, json_head=json_head, **check_args)
+        failed = failed or not ok
     sys.exit(EXIT_FAIL if failed else EXIT_OK)
+
+
+def _names(set_name: str | None) -> list[str]:
+    return [set_name] if set_name else []
+
+
+def _uncommitted(wset: Any) -> bool:
+    from runner.gitops import uncommitted
+
+    lines = uncommitted(wset.root, f"sdlc/{wset.name}")
+    for line in lines:
+        click.echo(f"  not committed: {line}")
+    if lines:
+        click.echo(
+            f"{wset.name}: sdlc/{wset.name} differs from git HEAD; commit the regenerated tree"
+        )
+    return bool(lines)
+
+
+def _checks(
+    sets: list[Any],
+    steps: tuple[str, ...],
+    overrides: dict[str, str],
+    fmt: str,
+    since: str | None,
+    strict: bool | None,
+    jobs: int | None,
+    no_cache: bool,
+    python: str | None,
+    junit: Path | None,
+    json_head: dict[str, Any] | None = None,
+) -> bool:
+    """Run checks for the sets, report them in ``fmt``; True when all are ok."""
+    from runner import operations, report
+    from runner.checks import CheckOptions, github_annotations, junit_xml, results_json
+
+    strict = strict_default(strict)
+    root = sets[0].root if sets else Path.cwd()
+    options = CheckOptions(
+        cache_dir=root / ".wf",
+        strict=strict,
+        jobs=jobs or os.cpu_count() or 1,
+        use_cache=not no_cache,
+        python=python or os.environ.get("WF_PYTHON") or None,
+    )
+    progress = _progress(root) if fmt == "text" else None
+    results: list[Any] = []
+    for wset in sets:
+        results += operations.run_step_checks(
+            wset, steps, options, since, overrides, progress
+        ).results
+    ok = all(r.ok(strict) for r in results)
+    if junit is not None:
+        junit.write_text(junit_xml(results, strict), encoding="utf-8")
+    if fmt == "json":
+        payload = {**(json_head or {}), "checks": results_json(results, strict)}
+        payload["ok"] = ok and not (json_head or {}).get("drift")
+        click.echo(report.dumps(payload))
+    elif fmt == "github":
+        annotations = github_annotations(results, strict)
+        if annotations:
+            click.echo(annotations)
+    else:
+        for line in report.check_failures(results, root, strict):
+            click.echo(line)
+        click.echo(report.check_summary(results, strict))
+    return ok
+
+
+def _progress(root: Path) -> Callable[[str, Any], None]:
+    from runner import report
+
+    tty = sys.stdout.isatty()
+
+    def show(message: str, result: Any) -> None:
+        if result is not None:
+            click.echo(report.check_line(result, root))
+        elif tty:
+            click.echo(report.style(f"  ....  {message}", dim=True))
+
+    return show
 
 
 @main.command()

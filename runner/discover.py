@@ -46,18 +46,20 @@ def find_sets(root: Path) -> list[str]:
 
 def find_steps(set_dir: Path) -> list[StepFile]:
     """Step documents of one set, ordered by number; duplicate numbers are an error."""
-    steps: dict[str, StepFile] = {}
+    steps: dict[int, StepFile] = {}
     for path in sorted(set_dir.iterdir()):
         match = STEP_FILE.match(path.name)
         if not match or not path.is_file():
             continue
         number = match["number"]
-        if number in steps:
+        if int(number) in steps:  # 01 and 001 are the same step
             raise SelectionError(
-                f"step number {number} is used twice (also {steps[number].path.name})", path, 1
+                f"step number {number} is used twice (also {steps[int(number)].path.name})",
+                path,
+                1,
             )
-        steps[number] = StepFile(number, match["slug"], path)
-    return [steps[n] for n in sorted(steps, key=int)]
+        steps[int(number)] = StepFile(number, match["slug"], path)
+    return [steps[n] for n in sorted(steps)]
 
 
 def select(steps: list[StepFile], selectors: tuple[str, ...] | list[str]) -> list[StepFile]:

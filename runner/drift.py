@@ -5,6 +5,7 @@ from __future__ import annotations
 import difflib
 import hashlib
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -17,6 +18,8 @@ MISSING = "missing"  # planned, absent on disk
 ORPHANED = "orphaned"  # we wrote it once, no document produces it any more
 UNTRACKED = "untracked"  # on disk, not ours
 MANIFEST_STALE = "manifest"  # the manifest does not describe the planned outputs
+
+TEMP_FILE = re.compile(r"^\..+\.wf-\d+\.tmp$")  # transaction.write_atomic's temporary files
 
 
 @dataclass(frozen=True)
@@ -57,11 +60,14 @@ def compare(
     on_disk = _files_below(out_dir)
     for key in sorted(on_disk - planned.keys()):
         entry = manifest.get(key)
-        data = (out_dir / key).read_bytes()
-        if entry is None:
+        data = _read(out_dir / key)  # None: a dangling symlink or unreadable
+        if entry is None and TEMP_FILE.match(key.rsplit("/", 1)[-1]):
+            # left by a killed run (transaction.write_atomic): ours, so build removes it
+            differences.append(Difference(ORPHANED, key, None, data))
+        elif entry is None:
             differences.append(Difference(UNTRACKED, key, None, data))
         else:
-            edited = _digest(data) != entry.sha256
+            edited = data is None or _digest(data) != entry.sha256
             differences.append(Difference(ORPHANED, key, None, data, entry.sources, edited))
     current = manifest_bytes_on_disk(out_dir)
     if current != manifest_bytes:
@@ -103,6 +109,13 @@ def _files_below(out_dir: Path) -> set[str]:
             if key != MANIFEST:
                 found.add(key)
     return found
+
+
+def _read(path: Path) -> bytes | None:
+    try:
+        return path.read_bytes()
+    except OSError:
+        return None
 
 
 def _is_executable(path: Path) -> bool:

@@ -71,7 +71,8 @@ def build(
     """Regenerate the selected steps' folders (default: all) under ``sdlc/<set>/``."""
     with locked(wset.root / CACHE_DIR / f"{wset.name}.lock"):
         current = state(wset, overrides)
-        folders = {f"{s.number}-{s.id}/" for s in wset.select(selectors)}
+        # Building everything also cleans folders of steps that were deleted or renamed.
+        folders = {f"{s.number}-{s.id}/" for s in wset.select(selectors)} if selectors else {""}
         chosen = [d for d in current.differences if d.key.startswith(tuple(folders))]
         result = BuildResult(wset, untracked=[d.key for d in chosen if d.kind == UNTRACKED])
         result.actions = [a for d in chosen if (a := _action(d)) is not None]
@@ -99,8 +100,16 @@ def _action(difference: Difference) -> Action | None:
         HAND_EDITED: "edited by hand since wf wrote it",
         UNTRACKED: "exists but was not written by wf",
     }.get(difference.kind)
-    kind = "create" if difference.disk is None else "update"
-    return WriteFile(difference.key, planned.content, planned.executable, kind, conflict)
+    return _write(difference.key, planned, difference.disk, conflict)
+
+
+def _write(
+    rel: str, planned: PlannedFile, existing: bytes | None, conflict: str | None = None
+) -> WriteFile:
+    """Write ``planned`` at ``rel``; errors about it point at its first block."""
+    kind = "create" if existing is None else "update"
+    source = planned.sources[0] if planned.sources else None
+    return WriteFile(rel, planned.content, planned.executable, kind, conflict, source)
 
 
 def _merged_manifest(current: SetState, folders: set[str]) -> bytes:
@@ -146,8 +155,7 @@ def export(
     for planned in files:
         existing = _read(target / planned.path)
         if existing != planned.content:
-            kind = "create" if existing is None else "update"
-            actions.append(WriteFile(planned.path, planned.content, planned.executable, kind))
+            actions.append(_write(planned.path, planned, existing))
     target.mkdir(parents=True, exist_ok=True)
     transaction = Transaction(target, actions)
     transaction.check(force)
@@ -209,8 +217,7 @@ def _apply_actions(files: Any, target: Path) -> tuple[list[Action], list[str]]:
         conflict = None
         if existing is not None and not planned.derived:
             conflict = "exists with different content"
-        kind = "create" if existing is None else "update"
-        actions.append(WriteFile(planned.path, planned.content, planned.executable, kind, conflict))
+        actions.append(_write(planned.path, planned, existing, conflict))
     return actions, kept
 
 
@@ -219,3 +226,83 @@ def _read_text(path: Path) -> str | None:
         return path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError):
         return None
+
+
+@dataclass
+class CheckRun:
+    """The checks of some steps of one set, with built-in syntax problems folded in."""
+
+    wset: WorkflowSet
+    results: list[Any] = field(default_factory=list)  # runner.checks.CheckResult
+
+
+def run_step_checks(
+    wset: WorkflowSet,
+    selectors: tuple[str, ...],
+    options: Any,  # runner.checks.CheckOptions
+    since: str | None = None,
+    overrides: Mapping[str, Any] | None = None,
+    progress: Any = None,
+) -> CheckRun:
+    """Run the declared and built-in checks of the selected steps.
+
+    Each step's checks run in the project assembled from every step up to it.
+    With ``since``, only steps whose documents changed since that git ref, and the
+    later steps that build on their files, are checked.
+    """
+    from runner.checks import run_checks
+
+    plan = plan_set(wset, overrides=overrides)
+    numbers = {s.number for s in wset.select(selectors)}
+    if since is not None:
+        numbers &= affected_steps(wset, plan, since)
+    jobs, failed = _check_jobs(plan, numbers)
+    results = run_checks(jobs, options, progress) if jobs else []
+    return CheckRun(wset, failed + results)
+
+
+def affected_steps(wset: WorkflowSet, plan: Plan, since: str) -> set[str]:
+    """Steps whose documents changed since ``since``, plus later steps using their files."""
+    from runner.gitops import changed_since
+
+    changed = changed_since(wset.root, since, f"workflows/{wset.name}")
+    if (wset.folder / "wf.yaml").resolve() in changed:
+        return {sp.step.number for sp in plan.steps}
+    result: set[str] = set()
+    files: set[str] = set()
+    for sp in plan.steps:
+        step = sp.step
+        if step.path.resolve() in changed or set(step.requires) & result or files & set(sp.files):
+            result.add(step.number)
+            files.update(sp.files)
+    return result
+
+
+def _check_jobs(plan: Plan, numbers: set[str]) -> tuple[list[Any], list[Any]]:
+    from runner.checks import CheckJob, CheckResult
+    from runner.syntax import data_syntax_problems, python_syntax_check
+
+    jobs: list[Any] = []
+    failed: list[Any] = []
+    for sp in plan.steps:
+        if sp.step.number not in numbers:
+            continue
+        for problem in data_syntax_problems(sp):
+            spec = _syntax_spec(sp.step.number, problem)
+            failed.append(CheckResult(spec, "failed", 0.0, "", problem.message))
+        files = {path: f.content for path, f in plan.assembled(sp.step.number).items()}
+        compile_check = python_syntax_check(sp)
+        specs = ([compile_check] if compile_check else []) + list(sp.step.checks)
+        jobs.extend(CheckJob(spec, files) for spec in specs)
+    return jobs, failed
+
+
+def _syntax_spec(number: str, problem: Any) -> Any:
+    from runner.model import CheckSpec
+
+    return CheckSpec(
+        name=f"built-in: syntax of {problem.file.path}",
+        command="",
+        step=number,
+        source=problem.source(),
+    )

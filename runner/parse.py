@@ -54,14 +54,14 @@ def parse_step(step_file: StepFile, text: str | None = None) -> Step:
     text = read_text(path) if text is None else text
     meta_text, body, offset = split_front_matter(text, path)
     meta = parse_front_matter(meta_text, path) if meta_text is not None else {}
-    blocks, checks = _parse_body(body, offset, path, step_file.number)
+    blocks, checks, heading = _parse_body(body, offset, path, step_file.number)
     checks = _front_matter_checks(meta, meta_text, path, step_file.number) + checks
     _unique_check_names(checks)
     return Step(
         number=step_file.number,
         slug=step_file.slug,
         path=path,
-        title=str(meta.get("title") or _first_heading(body) or step_file.id),
+        title=str(meta.get("title") or heading or step_file.id),
         blocks=tuple(blocks),
         checks=tuple(checks),
         requires=tuple(_step_number(r, path) for r in meta.get("requires", [])),
@@ -145,12 +145,18 @@ def _validate_generate(generate: dict[str, Any], path: Path, line: int) -> None:
 
 def _parse_body(
     body: str, offset: int, path: Path, number: str
-) -> tuple[list[Block], list[CheckSpec]]:
+) -> tuple[list[Block], list[CheckSpec], str | None]:
+    """Artifact blocks, check blocks and the first level-1 heading of the body."""
     from markdown_it import MarkdownIt
+    from mdit_py_plugins.admon import admon_plugin
 
     blocks: list[Block] = []
     checks: list[CheckSpec] = []
-    for token in MarkdownIt("commonmark").parse(body):
+    heading = None
+    tokens = MarkdownIt("commonmark").use(admon_plugin).parse(body)
+    for index, token in enumerate(tokens):
+        if heading is None and token.type == "heading_open" and token.tag == "h1":
+            heading = tokens[index + 1].content.strip() or None
         if token.type != "fence" or token.map is None:
             continue
         source = Source(path, token.map[0] + 1 + offset)
@@ -161,7 +167,7 @@ def _parse_body(
         block = _block(lang, attrs, flags, token.content, source)
         if block is not None:
             blocks.append(block)
-    return blocks, checks
+    return blocks, checks, heading
 
 
 def parse_info(info: str, source: Source) -> tuple[str, dict[str, str], set[str]]:
@@ -360,13 +366,6 @@ def _default_check_name(command: str) -> str:
         if line and not line.startswith("#"):
             return line[:60]
     return "check"
-
-
-def _first_heading(body: str) -> str | None:
-    for line in body.splitlines():
-        if line.startswith("# "):
-            return line[2:].strip()
-    return None
 
 
 def _step_number(value: Any, path: Path) -> str:

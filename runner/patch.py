@@ -19,6 +19,7 @@ class Hunk:
     old: list[str] = field(default_factory=list)
     new: list[str] = field(default_factory=list)
     last: str = " "  # kind of the line read last: " ", "-" or "+"
+    new_start: int = 1
 
 
 def patch_target(diff: str) -> str | None:
@@ -35,6 +36,29 @@ def apply_patch(original: str, diff: str) -> str:
     hunks = _parse(diff)
     if not hunks:
         raise PatchFailed("no hunks (@@ ... @@) in the patch")
+    return _apply(original, hunks)
+
+
+def already_applied(text: str, diff: str) -> bool:
+    """True when ``text`` holds the patched result already: the diff applies in reverse.
+
+    Used when a step is applied again to a project it was applied to before.
+    """
+    try:
+        hunks = _parse(diff)
+    except PatchFailed:
+        return False
+    if not any(h.new for h in hunks):
+        return False  # a pure deletion without context would "reverse-apply" anywhere
+    reverse = [Hunk(h.new_start, h.number, list(h.new), list(h.old)) for h in hunks]
+    try:
+        _apply(text, reverse)
+    except PatchFailed:
+        return False
+    return True
+
+
+def _apply(original: str, hunks: list[Hunk]) -> str:
     lines = original.splitlines(keepends=True)
     shift = 0
     for hunk in hunks:
@@ -53,7 +77,10 @@ def _parse(diff: str) -> list[Hunk]:
         header = HUNK_HEADER.match(raw)
         if header:
             start = int(header[1]) if header[2] != "0" else int(header[1]) + 1
-            current = Hunk(old_start=max(start, 1), number=len(hunks) + 1)
+            new_start = int(header[3]) if header[4] != "0" else int(header[3]) + 1
+            current = Hunk(
+                old_start=max(start, 1), number=len(hunks) + 1, new_start=max(new_start, 1)
+            )
             hunks.append(current)
         elif current is None or raw.startswith(("--- ", "+++ ", "diff ", "index ")):
             continue

@@ -14,7 +14,7 @@ from typing import Any
 
 from runner.errors import PlanError, SelectionError
 from runner.model import Block, Source, Step
-from runner.patch import PatchFailed, apply_patch, patch_target
+from runner.patch import PatchFailed, already_applied, apply_patch, patch_target
 from runner.paths import clean_target
 from runner.template import loader_environment, render, render_with
 
@@ -87,10 +87,12 @@ def make_plan(
     if base is None:
         check_requires(steps)
     tree: dict[str, str] = dict(base or {})
+    folders = {folder for path in tree for folder in _parents(path)}
     plans = []
     for step in steps:
         variables = {**(set_vars or {}), **step.vars, **(overrides or {})}
-        plans.append(_plan_step(step, tree, variables, overrides or {}))
+        builder = _StepBuilder(step, tree, folders, rerun=base is not None)
+        plans.append(_plan_step(builder, variables, overrides or {}))
     return Plan(set_name, plans)
 
 
@@ -108,9 +110,13 @@ def check_requires(steps: Iterable[Step]) -> None:
 class _StepBuilder:
     """Accumulates one step's files on top of the tree built by earlier steps."""
 
-    def __init__(self, step: Step, tree: dict[str, str]) -> None:
+    def __init__(
+        self, step: Step, tree: dict[str, str], folders: set[str], rerun: bool = False
+    ) -> None:
         self.step = step
         self.tree = tree
+        self.folders = folders  # every folder of the tree: a path cannot be file and folder
+        self.rerun = rerun  # building on a project: a patch found applied already is skipped
         self.sources: dict[str, list[Source]] = {}
         self.written: dict[str, Source] = {}
         self.skeletons: set[str] = set()
@@ -125,6 +131,7 @@ class _StepBuilder:
                 source.line,
             )
         self.written[path] = source
+        self._claim(path, source)
         self.tree[path] = content
         if skeleton:
             self.skeletons.add(path)
@@ -132,9 +139,10 @@ class _StepBuilder:
 
     def append(self, path: str, content: str, source: Source) -> None:
         base = self.tree.get(path, "")
-        if content and content in base:
+        if _has_lines(base, content):
             self._touch(path, source, derived=True)
             return
+        self._claim(path, source)
         joiner = "\n" if base and not base.endswith("\n") else ""
         self.tree[path] = base + joiner + content
         self._touch(path, source, derived=True)
@@ -145,11 +153,28 @@ class _StepBuilder:
             raise PlanError(f"patch is for {named}, but the block targets {path}", *_at(source))
         if path not in self.tree:
             raise PlanError(f"patch target {path} does not exist yet", *_at(source))
+        if self.rerun and already_applied(self.tree[path], diff):
+            self._touch(path, source, derived=True)
+            return
         try:
             self.tree[path] = apply_patch(self.tree[path], diff)
         except PatchFailed as exc:
             raise PlanError(f"patch does not apply to {path} ({exc})", *_at(source)) from exc
         self._touch(path, source, derived=True)
+
+    def _claim(self, path: str, source: Source) -> None:
+        """Refuse a new file where the tree has a folder, or below a file."""
+        if path in self.tree:
+            return
+        if path in self.folders:
+            raise PlanError(f"{path} is a folder of other files; it cannot be a file", *_at(source))
+        parents = _parents(path)
+        for folder in parents:
+            if folder in self.tree:
+                raise PlanError(
+                    f"{path} needs {folder}/ as a folder, but it is a file", *_at(source)
+                )
+        self.folders.update(parents)
 
     def _touch(self, path: str, source: Source, derived: bool) -> None:
         self.sources.setdefault(path, []).append(source)
@@ -170,10 +195,24 @@ class _StepBuilder:
         return StepPlan(self.step, files)
 
 
+def _parents(path: str) -> list[str]:
+    parts = path.split("/")
+    return ["/".join(parts[:i]) for i in range(1, len(parts))]
+
+
+def _has_lines(text: str, content: str) -> bool:
+    """``content`` is in ``text`` as whole lines (append is idempotent, not substring-y)."""
+    if not content:
+        return False
+    lines = content if content.endswith("\n") else content + "\n"
+    text = text if text.endswith("\n") else text + "\n"
+    return text.startswith(lines) or f"\n{lines}" in text
+
+
 def _plan_step(
-    step: Step, tree: dict[str, str], variables: dict[str, Any], overrides: Mapping[str, Any]
+    builder: _StepBuilder, variables: dict[str, Any], overrides: Mapping[str, Any]
 ) -> StepPlan:
-    builder = _StepBuilder(step, tree)
+    step = builder.step
     for block in step.blocks:
         _apply_block(builder, block, variables, templated=block.template or step.template)
     if step.generate:
@@ -215,17 +254,22 @@ def _generate(
 
 
 def _instances(instances: list[dict[str, Any]], overrides: Mapping[str, Any]) -> list[dict]:
-    """Front-matter instances, or one instance from ``--var`` when it sets their keys."""
-    keys = {key for instance in instances for key in instance}
-    if overrides and (not instances or keys & set(overrides)):
+    """The instances to render.
+
+    ``--var`` that sets a key every instance has (``module``) replaces the list with one
+    instance made of the overrides; other overrides are laid over each instance.
+    """
+    shared = set.intersection(*(set(i) for i in instances)) if instances else set()
+    if overrides and (not instances or shared & set(overrides)):
         return [dict(overrides)]
-    return instances
+    return [{**instance, **overrides} for instance in instances]
 
 
 def _render_template(
     builder: _StepBuilder, env: Any, full: str, name: str, context: dict[str, Any]
 ) -> None:
-    source = builder.sources[full][0]
+    # the template's block, or the step document when an earlier step wrote the template
+    source = builder.sources.get(full, [Source(builder.step.path, 1)])[0]
     append = name.endswith(".append.j2")
     out_name = name[: -len(".append.j2")] if append else name[: -len(".j2")]
     target = clean_target(render_with(env, out_name, context, source), source)

@@ -7,6 +7,7 @@ import hashlib
 import os
 import pickle
 from dataclasses import dataclass, field
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -95,12 +96,20 @@ def _set_vars(config: Path) -> dict[str, Any]:
     return variables
 
 
+@cache
+def _parser_fingerprint() -> str:
+    """Changes whenever the code that turns documents into ``Step`` objects changes."""
+    digest = hashlib.sha256(__version__.encode())
+    for module in ("parse.py", "model.py", "discover.py"):
+        digest.update((Path(__file__).parent / module).read_bytes())
+    return digest.hexdigest()
+
+
 def _parse_cached(root: Path, step_file: StepFile) -> Step:
     """Parse a document, reusing the result stored for identical bytes at the same path."""
     raw = step_file.path.read_bytes()
-    key = hashlib.sha256(
-        f"{__version__}\0{step_file.path}\0{step_file.number}\0{step_file.slug}\0".encode() + raw
-    ).hexdigest()
+    identity = f"{_parser_fingerprint()}\0{step_file.path}\0{step_file.number}\0{step_file.slug}\0"
+    key = hashlib.sha256(identity.encode() + raw).hexdigest()
     cache_file = root / CACHE_DIR / "parse" / f"{key}.pickle"
     with contextlib.suppress(OSError, pickle.UnpicklingError, EOFError, AttributeError):
         return pickle.loads(cache_file.read_bytes())

@@ -122,3 +122,46 @@ def step_detail(step: Step, root: Any) -> Iterable[str]:
     for check in step.checks:
         needs = f"  needs {','.join(check.needs)}" if check.needs else ""
         yield f"    line {check.source.line:>5}  {check.name}{needs}"
+
+
+STATUS_LABELS = {
+    "passed": ("PASS", "green"),
+    "failed": ("FAIL", "red"),
+    "timeout": ("TIME", "red"),
+    "error": ("ERR ", "red"),
+    "skipped": ("SKIP", "yellow"),
+}
+
+
+def check_line(result: Any, root: Any) -> str:
+    """One line for a finished check: status, step, name, duration, Markdown location."""
+    label, colour = STATUS_LABELS.get(result.status, ("????", "red"))
+    cached = ", cached" if result.cached else ""
+    where = result.spec.source.label(root)
+    return (
+        f"  {style(label, fg=colour, bold=True)}  {result.spec.step} {result.spec.name}"
+        f"  ({result.duration:.1f}s{cached})  {where}"
+    )
+
+
+def check_failures(results: list[Any], root: Any, strict: bool) -> Iterable[str]:
+    """Details of every check that did not pass: location, reason, output tail."""
+    for result in results:
+        if result.ok(strict) and result.status != "skipped":
+            continue
+        if result.status == "passed":
+            continue
+        yield f"{result.spec.source.label(root)}: {result.spec.name}: {result.status}"
+        if result.reason:
+            yield f"    {result.reason}"
+        if result.status != "skipped" and result.output.strip():
+            tail = result.output.rstrip("\n").splitlines()[-40:]
+            yield from (f"    | {line}" for line in tail)
+
+
+def check_summary(results: list[Any], strict: bool) -> str:
+    passed = sum(r.status == "passed" for r in results)
+    skipped = sum(r.status == "skipped" for r in results)
+    failed = len(results) - passed - skipped
+    note = " (strict: skipped checks fail)" if strict and skipped else ""
+    return f"checks: {passed} passed, {failed} failed, {skipped} skipped{note}"

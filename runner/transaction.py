@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from runner.errors import ConflictError, LockError
+from runner.model import Source
 from runner.paths import confined
 
 
@@ -25,12 +26,13 @@ class WriteFile:
     executable: bool = False
     kind: str = "update"  # create | update
     conflict: str | None = None  # why this write would lose someone's work
+    source: Source | None = None  # the block that owns the file, for errors
 
     def describe(self) -> str:
         return f"{self.kind:<7} {self.rel}"
 
     def run(self, root: Path) -> None:
-        write_atomic(confined(root, self.rel), self.content, self.executable)
+        write_atomic(confined(root, self.rel, self.source), self.content, self.executable)
 
 
 @dataclass(frozen=True)
@@ -71,7 +73,7 @@ class Transaction:
                 self.root,
             )
         for action in self.actions:
-            confined(self.root, action.rel)
+            confined(self.root, action.rel, getattr(action, "source", None))
 
     def run(self) -> None:
         for action in self.actions:
