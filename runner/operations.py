@@ -258,7 +258,7 @@ def run_step_checks(
         numbers &= affected_steps(wset, plan, since)
     jobs, failed = _check_jobs(plan, numbers)
     results = run_checks(jobs, options, progress) if jobs else []
-    return CheckRun(wset, failed + results)
+    return CheckRun(wset, failed + _locate_python_syntax(results, plan))
 
 
 def affected_steps(wset: WorkflowSet, plan: Plan, since: str) -> set[str]:
@@ -295,6 +295,25 @@ def _check_jobs(plan: Plan, numbers: set[str]) -> tuple[list[Any], list[Any]]:
         specs = ([compile_check] if compile_check else []) + list(sp.step.checks)
         jobs.extend(CheckJob(spec, files) for spec in specs)
     return jobs, failed
+
+
+def _locate_python_syntax(results: list[Any], plan: Plan) -> list[Any]:
+    """Split a failed built-in python syntax check into one result per broken block."""
+    from runner.checks import CheckResult
+    from runner.syntax import PYTHON_SYNTAX, python_problems
+
+    step_plans = {sp.step.number: sp for sp in plan.steps}
+    located: list[Any] = []
+    for result in results:
+        problems = []
+        if result.spec.name == PYTHON_SYNTAX and result.status == "failed":
+            problems = python_problems(result.output, step_plans[result.spec.step])
+        if not problems:
+            located.append(result)
+        for problem in problems:
+            spec = _syntax_spec(result.spec.step, problem)
+            located.append(CheckResult(spec, "failed", result.duration, "", problem.message))
+    return located
 
 
 def _syntax_spec(number: str, problem: Any) -> Any:

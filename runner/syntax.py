@@ -112,3 +112,15 @@ def _yaml(text: str) -> tuple[int, str] | None:
 
 def _shell_quote(text: str) -> str:
     return "'" + text.replace("'", "'\"'\"'") + "'"
+
+
+def python_problems(output: str, step_plan: StepPlan) -> list[SyntaxProblem]:
+    """The ``path:line: message`` lines printed by the python syntax check, located."""
+    problems = []
+    for line in output.splitlines():
+        match = re.match(r"^(?P<path>[^:\s]+):(?P<line>\d+): (?P<message>.+)$", line)
+        if match and match["path"] in step_plan.files:
+            planned = step_plan.files[match["path"]]
+            message = f"invalid Python: {match['message']} (line {match['line']})"
+            problems.append(SyntaxProblem(planned, int(match["line"]), message))
+    return problems

@@ -1,0 +1,47 @@
+"""The check engine: run the checks a workflow declares, against the assembled project.
+
+Public API (everything else in this package is private)::
+
+    run_checks(jobs, options, progress=None) -> list[CheckResult]
+    CheckJob, CheckOptions, CheckResult
+    junit_xml(results, strict), github_annotations(results, strict), results_json(...)
+
+The data classes are cheap to import; ``run_checks`` and the reporters load their
+modules on first use, so importing this package keeps ``wf --help`` fast.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+from runner.checks._types import CheckJob, CheckOptions, CheckResult
+
+if TYPE_CHECKING:
+    from runner.checks._run import run_checks
+    from runner.checks.report import github_annotations, junit_xml, results_json
+
+_LAZY = {
+    "run_checks": "runner.checks._run",
+    "junit_xml": "runner.checks.report",
+    "github_annotations": "runner.checks.report",
+    "results_json": "runner.checks.report",
+}
+
+__all__ = [
+    "CheckJob",
+    "CheckOptions",
+    "CheckResult",
+    "github_annotations",
+    "junit_xml",
+    "results_json",
+    "run_checks",
+]
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        value = getattr(importlib.import_module(_LAZY[name]), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

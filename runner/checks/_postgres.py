@@ -1,0 +1,317 @@
+"""PostgreSQL for checks: find a server, give each check its own fresh database.
+
+Resolution: ``WF_POSTGRES_URL``, then ``DATABASE_URL`` (when it is a PostgreSQL URL),
+then a server on 127.0.0.1:5432, then an embedded ``pgserver`` (optional extra).
+An explicit URL that does not answer makes checks skip: it is never silently replaced.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import getpass
+import ssl
+import time
+import uuid
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit
+
+from runner.checks._service_base import (
+    INSTALL_HINT,
+    ServiceError,
+    Unavailable,
+    first_line,
+    iterate_once,
+    redact,
+)
+
+if TYPE_CHECKING:
+    import pg8000.native
+
+URL_VARS = ("WF_POSTGRES_URL", "DATABASE_URL")
+DEFAULT_HOST, DEFAULT_PORT = "127.0.0.1", 5432  # what a URL without them means
+LOCAL_PORT = 5432  # where a local server is looked for
+_SCHEMES = ("postgres", "postgresql")
+_CONNECT_TIMEOUT = 10.0
+_CREATE_ATTEMPTS = 20
+
+
+@dataclass(frozen=True)
+class PgTarget:
+    """Where and how to connect; ``host`` starting with ``/`` is a Unix socket folder."""
+
+    host: str
+    port: int
+    user: str
+    password: str | None
+    database: str  # the database to connect to for CREATE/DROP DATABASE
+    sslmode: str | None = None
+
+    def url(self, database: str) -> str:
+        auth = quote(self.user, safe="")
+        if self.password:
+            auth += ":" + quote(self.password, safe="")
+        query: dict[str, str] = {}
+        if self.host.startswith("/"):
+            netloc, query["host"] = f"{auth}@", self.host
+            if self.port != DEFAULT_PORT:
+                query["port"] = str(self.port)
+        else:
+            host = f"[{self.host}]" if ":" in self.host else self.host
+            netloc = f"{auth}@{host}:{self.port}"
+        if self.sslmode:
+            query["sslmode"] = self.sslmode
+        suffix = "?" + urlencode(query) if query else ""
+        return f"postgresql://{netloc}/{quote(database, safe='')}{suffix}"
+
+    def env(self, database: str) -> dict[str, str]:
+        env = {
+            "DATABASE_URL": self.url(database),
+            "PGHOST": self.host,
+            "PGPORT": str(self.port),
+            "PGUSER": self.user,
+            "PGDATABASE": database,
+        }
+        if self.password:
+            env["PGPASSWORD"] = self.password
+        if self.sslmode:
+            env["PGSSLMODE"] = self.sslmode
+        return env
+
+    @property
+    def where(self) -> str:
+        return self.host if self.host.startswith("/") else f"{self.host}:{self.port}"
+
+
+def parse_url(url: str) -> PgTarget:
+    """A ``postgresql://`` (or ``postgres://``, ``postgresql+driver://``) URL."""
+    parts = urlsplit(url)
+    if parts.scheme.split("+", 1)[0] not in _SCHEMES:
+        raise ValueError(f"not a PostgreSQL URL: {redact(url)}")
+    query = dict(parse_qsl(parts.query))
+    host = query.get("host") or parts.hostname or DEFAULT_HOST
+    port = int(query.get("port") or parts.port or DEFAULT_PORT)
+    user = unquote(parts.username or "") or query.get("user") or getpass.getuser()
+    password = unquote(parts.password) if parts.password else query.get("password")
+    database = unquote(parts.path.lstrip("/")) or "postgres"
+    return PgTarget(host, port, user, password or None, database, query.get("sslmode"))
+
+
+class PostgresProvider:
+    """A reachable server; each lease is a database created for the check and dropped after."""
+
+    kind = "postgres"
+
+    def __init__(
+        self, target: PgTarget, origin: str, stop: Callable[[], None] | None = None
+    ) -> None:
+        self.target = target
+        self.description = f"PostgreSQL at {target.where} ({origin})"
+        self._stop = stop
+
+    @contextmanager
+    def lease(self) -> Iterator[dict[str, str]]:
+        name = create_database(self.target)
+        try:
+            yield self.target.env(name)
+        finally:
+            drop_database(self.target, name)
+
+    def close(self) -> None:
+        if self._stop is not None:
+            self._stop()
+
+
+def resolve(env: Mapping[str, str], cache_dir: Path) -> PostgresProvider | Unavailable:
+    for var in URL_VARS:
+        url = env.get(var)
+        if not url:
+            continue
+        try:
+            target = parse_url(url)
+        except ValueError:
+            if var == "DATABASE_URL":
+                continue  # e.g. sqlite:// for the user's own app: not meant for us
+            return Unavailable(f"{var} is not a postgresql:// URL: {redact(url)}")
+        problem = probe(target)
+        if problem is None:
+            return PostgresProvider(target, f"from {var}")
+        return Unavailable(
+            f"PostgreSQL from {var} ({redact(url)}) not reachable: {problem}; "
+            f"start it, or fix or unset {var}"
+        )
+    local, problem = _local_server(env)
+    if local is not None:
+        return PostgresProvider(local, "local server")
+    embedded = _embedded(cache_dir)
+    if isinstance(embedded, PostgresProvider):
+        return embedded
+    return Unavailable(
+        f"PostgreSQL not reachable ({DEFAULT_HOST}:{LOCAL_PORT}: {problem}"
+        + (f"; embedded pgserver: {embedded}" if embedded else "")
+        + f"): set WF_POSTGRES_URL or start a server on {DEFAULT_HOST}:{LOCAL_PORT}"
+        + ("" if embedded else f", or {INSTALL_HINT}")
+    )
+
+
+def _local_server(env: Mapping[str, str]) -> tuple[PgTarget | None, str]:
+    """A server on the default port, trying PGUSER, ``postgres`` and the login user."""
+    problem = "no answer"
+    users = iterate_once(iter([env.get("PGUSER", ""), "postgres", getpass.getuser()]))
+    for user in users:
+        target = PgTarget(DEFAULT_HOST, LOCAL_PORT, user, env.get("PGPASSWORD") or None, "postgres")
+        found = probe(target)
+        if found is None:
+            return target, ""
+        problem = found
+        if "connection refused" in found or "cannot connect" in found:
+            break  # no server at all: other users will not help
+    return None, problem
+
+
+def _embedded(cache_dir: Path) -> PostgresProvider | str | None:
+    """Start pgserver when installed: the provider, a problem, or None (not installed)."""
+    try:
+        import pgserver  # optional extra, imported only when needed
+    except ImportError:
+        return None
+    data = cache_dir / "services" / "postgres"
+    data.mkdir(parents=True, exist_ok=True)
+    try:
+        server = pgserver.get_server(data, cleanup_mode="stop")
+        target = replace(parse_url(server.get_uri()), database="postgres")
+    except Exception as exc:  # noqa: BLE001 - third-party starter: any failure = unavailable
+        return first_line(exc)
+    problem = probe(target)
+    if problem is not None:
+        server.cleanup()
+        return problem
+    return PostgresProvider(target, "embedded pgserver", stop=server.cleanup)
+
+
+def connect(target: PgTarget, database: str | None = None) -> pg8000.native.Connection:
+    import pg8000.native  # imported lazily: keeps `wf --help` fast
+
+    kwargs: dict[str, Any] = {
+        "user": target.user,
+        "password": target.password,
+        "database": database or target.database,
+        "timeout": _CONNECT_TIMEOUT,
+        "ssl_context": _ssl_context(target.sslmode),
+        "application_name": "wf-checks",
+    }
+    if target.host.startswith("/"):
+        kwargs["unix_sock"] = f"{target.host}/.s.PGSQL.{target.port}"
+    else:
+        kwargs.update(host=target.host, port=target.port)
+    return pg8000.native.Connection(**kwargs)
+
+
+def _ssl_context(sslmode: str | None) -> ssl.SSLContext | bool | None:
+    if sslmode == "disable":
+        return False
+    if sslmode == "require":
+        return True  # encrypted, unverified (libpq semantics)
+    if sslmode in ("verify-ca", "verify-full"):
+        context = ssl.create_default_context()
+        context.check_hostname = sslmode == "verify-full"
+        return context
+    return None  # prefer/allow: SSL when the server offers it
+
+
+def probe(target: PgTarget) -> str | None:
+    """None when the server answers ``SELECT 1`` for this user, else the problem."""
+    import pg8000.exceptions
+
+    try:
+        conn = connect(target)
+    except (OSError, pg8000.exceptions.Error) as exc:
+        return describe_error(exc)
+    try:
+        conn.run("SELECT 1")
+    except (OSError, pg8000.exceptions.Error) as exc:
+        return describe_error(exc)
+    finally:
+        _close(conn)
+    return None
+
+
+def describe_error(exc: BaseException) -> str:
+    """One line from a pg8000 error: the server's message, or why no connection was made."""
+    if exc.args and isinstance(exc.args[0], dict):
+        fields = exc.args[0]
+        return f"{fields.get('M', 'error')} (SQLSTATE {fields.get('C', '?')})"
+    cause = exc.__cause__ or exc.__context__
+    if isinstance(cause, ConnectionRefusedError):
+        return "connection refused"
+    if isinstance(cause, OSError):
+        return f"cannot connect: {cause.strerror or first_line(cause)}"
+    return first_line(exc)
+
+
+def _sqlstate(exc: BaseException) -> str:
+    return str(exc.args[0].get("C", "")) if exc.args and isinstance(exc.args[0], dict) else ""
+
+
+def create_database(target: PgTarget) -> str:
+    """CREATE DATABASE wf_<random>; retried while the template is briefly busy."""
+    name = f"wf_{uuid.uuid4().hex[:16]}"
+    for attempt in range(_CREATE_ATTEMPTS):
+        if _try_create(target, name):
+            return name
+        time.sleep(0.05 * (attempt + 1))
+    raise ServiceError("cannot create a database: the template database stays in use")
+
+
+def _try_create(target: PgTarget, name: str) -> bool:
+    """True when created, False when the template is in use (55006); raise otherwise."""
+    import pg8000.exceptions
+
+    try:
+        conn = connect(target)
+        try:
+            conn.run(f'CREATE DATABASE "{name}"')
+        finally:
+            _close(conn)
+    except pg8000.exceptions.DatabaseError as exc:
+        if _sqlstate(exc) == "55006":
+            return False
+        raise ServiceError(f"cannot create a database: {describe_error(exc)}") from exc
+    except (OSError, pg8000.exceptions.Error) as exc:
+        raise ServiceError(f"cannot create a database: {describe_error(exc)}") from exc
+    return True
+
+
+def drop_database(target: PgTarget, name: str) -> None:
+    """DROP DATABASE … WITH (FORCE); older servers: end its sessions, then drop."""
+    import pg8000.exceptions
+
+    try:
+        conn = connect(target)
+    except (OSError, pg8000.exceptions.Error) as exc:
+        raise ServiceError(f"cannot drop database {name}: {describe_error(exc)}") from exc
+    try:
+        try:
+            conn.run(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        except pg8000.exceptions.DatabaseError as exc:
+            if _sqlstate(exc) != "42601":  # syntax error: server < 13
+                raise
+            conn.run(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = :name",
+                name=name,
+            )
+            conn.run(f'DROP DATABASE IF EXISTS "{name}"')
+    except (OSError, pg8000.exceptions.Error) as exc:
+        raise ServiceError(f"cannot drop database {name}: {describe_error(exc)}") from exc
+    finally:
+        _close(conn)
+
+
+def _close(conn: pg8000.native.Connection) -> None:
+    import pg8000.exceptions
+
+    with contextlib.suppress(OSError, pg8000.exceptions.Error):
+        conn.close()  # fails only when the server is gone already: nothing to release

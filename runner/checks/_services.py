@@ -1,0 +1,67 @@
+"""The services of one run: resolved once per kind, lent per check, stopped at the end.
+
+Each kind is resolved lazily on first need (user URL, then the default local port, then
+an embedded server), so a run that needs no Redis never probes for it.
+"""
+
+from __future__ import annotations
+
+import importlib
+import threading
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import ExitStack, contextmanager
+from pathlib import Path
+
+from runner.checks._service_base import Provider, Unavailable
+
+_BACKENDS = {  # imported on first need: a run without services loads none of them
+    "postgres": "runner.checks._postgres",
+    "redis": "runner.checks._redis",
+    "s3": "runner.checks._s3",
+}
+
+
+class Services:
+    def __init__(self, env: Mapping[str, str], cache_dir: Path) -> None:
+        self._env = dict(env)
+        self._cache_dir = cache_dir
+        self._found: dict[str, Provider | Unavailable] = {}
+        self._locks = {kind: threading.Lock() for kind in _BACKENDS}
+
+    def resolve(self, kind: str) -> Provider | Unavailable:
+        with self._locks[kind]:  # one resolution per kind; other checks wait for it
+            if kind not in self._found:
+                backend = importlib.import_module(_BACKENDS[kind])
+                self._found[kind] = backend.resolve(self._env, self._cache_dir)
+            return self._found[kind]
+
+    def unavailable(self, needs: Iterable[str]) -> Unavailable | None:
+        """The first needed service that cannot be provided, if any."""
+        for kind in sorted(set(needs)):
+            found = self.resolve(kind)
+            if isinstance(found, Unavailable):
+                return found
+        return None
+
+    @contextmanager
+    def lease(self, needs: Iterable[str]) -> Iterator[dict[str, str]]:
+        """Environment for a check needing ``needs`` (all available: see ``unavailable``)."""
+        env: dict[str, str] = {}
+        with ExitStack() as stack:
+            for kind in sorted(set(needs)):
+                provider = self.resolve(kind)
+                if isinstance(provider, Unavailable):
+                    raise RuntimeError(f"{kind} is unavailable: {provider.reason}")
+                env.update(stack.enter_context(provider.lease()))
+            yield env
+
+    def close(self) -> None:
+        for found in self._found.values():
+            if not isinstance(found, Unavailable):
+                found.close()
+
+    def __enter__(self) -> Services:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.close()

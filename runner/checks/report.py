@@ -1,0 +1,154 @@
+"""Machine-readable check reports: JUnit XML, GitHub annotations, JSON.
+
+Every finding points at the Markdown ``file:line`` that declares the check. In strict
+mode a skipped check is reported as a failure, as it fails the run.
+"""
+
+from __future__ import annotations
+
+import re
+import xml.etree.ElementTree as ET
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from runner.checks._types import CheckResult
+
+_ANSI = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]")
+_NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+_ANNOTATION_LINES = 20
+
+
+def display_path(path: Path) -> str:
+    """Relative to the working directory when below it (what CI tools expect)."""
+    try:
+        return path.resolve().relative_to(Path.cwd().resolve()).as_posix()
+    except (ValueError, OSError):
+        return path.as_posix()
+
+
+def _verdict(result: CheckResult, strict: bool) -> str:
+    """passed | failure | error | skipped, as reports show it."""
+    if result.status == "passed":
+        return "passed"
+    if result.status == "skipped":
+        return "failure" if strict else "skipped"
+    return "error" if result.status == "error" else "failure"
+
+
+def _message(result: CheckResult, strict: bool) -> str:
+    reason = result.reason or result.status
+    if result.status == "skipped" and strict:
+        return f"skipped, which fails in strict mode: {reason}"
+    return reason
+
+
+def _clean(text: str) -> str:
+    return _NOT_XML.sub("", _ANSI.sub("", text))
+
+
+def junit_xml(results: Sequence[CheckResult], strict: bool) -> str:
+    """JUnit XML: one <testsuite> per step, one <testcase> per check."""
+    steps: dict[str, list[CheckResult]] = {}
+    for result in results:
+        steps.setdefault(result.spec.step, []).append(result)
+    root = ET.Element("testsuites", name="wf checks")
+    for step, members in steps.items():
+        root.append(_suite(step, members, strict))
+    _count(root, [_verdict(r, strict) for r in results], sum(r.duration for r in results))
+    ET.indent(root)
+    return ET.tostring(root, encoding="unicode", xml_declaration=True) + "\n"
+
+
+def _suite(step: str, results: Sequence[CheckResult], strict: bool) -> ET.Element:
+    suite = ET.Element("testsuite", name=step)
+    _count(suite, [_verdict(r, strict) for r in results], sum(r.duration for r in results))
+    for result in results:
+        suite.append(_case(result, strict))
+    return suite
+
+
+def _count(element: ET.Element, verdicts: Sequence[str], seconds: float) -> None:
+    element.set("tests", str(len(verdicts)))
+    element.set("failures", str(verdicts.count("failure")))
+    element.set("errors", str(verdicts.count("error")))
+    element.set("skipped", str(verdicts.count("skipped")))
+    element.set("time", f"{seconds:.3f}")
+
+
+def _case(result: CheckResult, strict: bool) -> ET.Element:
+    spec = result.spec
+    case = ET.Element(
+        "testcase",
+        name=spec.name,
+        classname=spec.step,
+        file=display_path(spec.source.file),
+        line=str(spec.source.line),
+        time=f"{result.duration:.3f}",
+    )
+    verdict = _verdict(result, strict)
+    output = _clean(result.output)
+    if verdict == "passed":
+        if output:
+            ET.SubElement(case, "system-out").text = output
+        return case
+    child = ET.SubElement(case, verdict, message=_clean(_message(result, strict)))
+    if verdict != "skipped":
+        child.set("type", result.status)
+        child.text = output
+    elif output:
+        ET.SubElement(case, "system-out").text = output
+    return case
+
+
+def _escape_data(text: str) -> str:
+    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+
+
+def _escape_property(text: str) -> str:
+    return _escape_data(text).replace(":", "%3A").replace(",", "%2C")
+
+
+def github_annotations(results: Sequence[CheckResult], strict: bool) -> str:
+    """``::error``/``::warning`` workflow commands on the Markdown line of each check."""
+    lines: list[str] = []
+    for result in results:
+        verdict = _verdict(result, strict)
+        if verdict == "passed":
+            continue
+        level = "warning" if verdict == "skipped" else "error"
+        spec = result.spec
+        props = ",".join(
+            f"{key}={_escape_property(value)}"
+            for key, value in (
+                ("file", display_path(spec.source.file)),
+                ("line", str(spec.source.line)),
+                ("title", f"check {spec.name} (step {spec.step}) {result.status}"),
+            )
+        )
+        body = _message(result, strict)
+        output_tail = result.output.rstrip().splitlines()[-_ANNOTATION_LINES:]
+        if output_tail and verdict != "skipped":
+            body += "\n" + "\n".join(output_tail)
+        lines.append(f"::{level} {props}::{_escape_data(_ANSI.sub('', body))}")
+    return "\n".join(lines) + ("\n" if lines else "")
+
+
+def results_json(results: Sequence[CheckResult], strict: bool) -> list[dict[str, Any]]:
+    """Plain dicts, one per check, ready for ``json.dumps``."""
+    return [
+        {
+            "name": r.spec.name,
+            "step": r.spec.step,
+            "file": display_path(r.spec.source.file),
+            "line": r.spec.source.line,
+            "needs": list(r.spec.needs),
+            "status": r.status,
+            "ok": r.ok(strict),
+            "cached": r.cached,
+            "duration": round(r.duration, 3),
+            "reason": r.reason,
+            "output": r.output,
+        }
+        for r in results
+    ]

