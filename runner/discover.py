@@ -8,7 +8,7 @@ from pathlib import Path
 
 from runner.errors import SelectionError, WfError
 
-STEP_FILE = re.compile(r"^(?P<number>\d{2,3})_(?P<slug>[a-z0-9][a-z0-9_-]*)\.md$")
+STEP_FILE = re.compile(r"^(?P<number>\d{2,4})_(?P<slug>[a-z0-9][a-z0-9_-]*)\.md$")
 SET_CONFIG = "wf.yaml"
 
 

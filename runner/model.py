@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -19,11 +20,15 @@ class Source:
 
     def label(self, root: Path) -> str:
         """``file:line`` with the file relative to ``root`` when it lies below it."""
-        try:
-            shown = self.file.resolve().relative_to(root.resolve()).as_posix()
-        except ValueError:
-            shown = self.file.as_posix()
-        return f"{shown}:{self.line}"
+        return f"{_relative(self.file, root)}:{self.line}"
+
+
+@cache
+def _relative(file: Path, root: Path) -> str:
+    try:
+        return file.resolve().relative_to(root.resolve()).as_posix()
+    except ValueError:
+        return file.as_posix()
 
 
 @dataclass(frozen=True)

@@ -83,7 +83,7 @@ def build(
         if not dry_run:
             transaction.run()
             if result.manifest_written:
-                write_atomic(wset.out_dir / "manifest.json", manifest)
+                write_atomic(wset.out_dir / "manifest.json", manifest, durable=True)
         return result
 
 

@@ -27,12 +27,28 @@ def clean_target(target: str, source: Source | None) -> str:
     return "/".join(parts)
 
 
-def confined(root: Path, relative: str, source: Source | None = None) -> Path:
-    """``root / relative``, refusing a location that a symlink moves outside ``root``."""
+def confined(
+    root: Path,
+    relative: str,
+    source: Source | None = None,
+    resolved: dict[Path, Path] | None = None,
+) -> Path:
+    """``root / relative``, refusing a location that a symlink moves outside ``root``.
+
+    ``resolved`` caches real paths of folders for one batch of writes (many files
+    share a folder; resolving each costs a system call per path component).
+    """
+    cache = {} if resolved is None else resolved
     destination = root / relative
-    real_root = root.resolve()
-    real_parent = destination.parent.resolve()
+    real_root = _real(root, cache)
+    real_parent = _real(destination.parent, cache)
     if destination.is_symlink() or not real_parent.is_relative_to(real_root):
         where = (source.file, source.line) if source else (None, None)
         raise PathError(f"{destination} is reached through a symlink leaving {root}", *where)
     return destination
+
+
+def _real(folder: Path, cache: dict[Path, Path]) -> Path:
+    if folder not in cache:
+        cache[folder] = folder.resolve()
+    return cache[folder]

@@ -31,8 +31,9 @@ class WriteFile:
     def describe(self) -> str:
         return f"{self.kind:<7} {self.rel}"
 
-    def run(self, root: Path) -> None:
-        write_atomic(confined(root, self.rel, self.source), self.content, self.executable)
+    def run(self, root: Path, resolved: dict[Path, Path]) -> None:
+        path = confined(root, self.rel, self.source, resolved)
+        write_atomic(path, self.content, self.executable)
 
 
 @dataclass(frozen=True)
@@ -43,8 +44,8 @@ class DeleteFile:
     def describe(self) -> str:
         return f"delete  {self.rel}"
 
-    def run(self, root: Path) -> None:
-        path = confined(root, self.rel)
+    def run(self, root: Path, resolved: dict[Path, Path]) -> None:
+        path = confined(root, self.rel, None, resolved)
         path.unlink(missing_ok=True)
         _remove_empty_parents(path.parent, root)
 
@@ -72,27 +73,42 @@ class Transaction:
                 "keep your changes in the documents, or rerun with --force to discard them",
                 self.root,
             )
+        resolved: dict[Path, Path] = {}
         for action in self.actions:
-            confined(self.root, action.rel, getattr(action, "source", None))
+            confined(self.root, action.rel, getattr(action, "source", None), resolved)
 
     def run(self) -> None:
+        resolved: dict[Path, Path] = {}  # folders are created as we go: a fresh cache
         for action in self.actions:
-            action.run(self.root)
+            action.run(self.root, resolved)
 
 
-def write_atomic(path: Path, content: bytes, executable: bool = False) -> None:
-    """Write ``content`` to ``path`` so readers see the old or the new file, never half."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+def write_atomic(
+    path: Path, content: bytes, executable: bool = False, durable: bool = False
+) -> None:
+    """Write ``content`` to ``path`` so readers see the old or the new file, never half.
+
+    The rename makes the write atomic against a killed run; ``durable`` also fsyncs,
+    for the manifest, so a power loss cannot leave it pointing at lost content.
+    """
     temp = path.with_name(f".{path.name}.wf-{os.getpid()}.tmp")
+    mode = 0o755 if executable else 0o644
     try:
-        with temp.open("wb") as handle:
+        try:
+            descriptor = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
+        except FileNotFoundError:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            descriptor = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
+        with os.fdopen(descriptor, "wb") as handle:
             handle.write(content)
-            handle.flush()
-            os.fsync(handle.fileno())
-        temp.chmod(0o755 if executable else 0o644)
+            if durable:
+                handle.flush()
+                os.fsync(handle.fileno())
+            os.fchmod(handle.fileno(), mode)  # exact bits, whatever the umask
         temp.replace(path)
-    finally:
+    except BaseException:
         temp.unlink(missing_ok=True)
+        raise
 
 
 def _remove_empty_parents(folder: Path, root: Path) -> None:
