@@ -1,0 +1,1 @@
+"""Backend service built with FastAPI and Clean Architecture."""

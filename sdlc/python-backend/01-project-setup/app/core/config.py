@@ -1,0 +1,112 @@
+"""Application settings, loaded from the environment and `.env` files.
+
+Precedence (highest first): process environment, `.env.<APP_ENV>`, `.env`, defaults.
+Secrets have no usable default in production: the settings refuse to load instead.
+"""
+
+import secrets
+from enum import StrEnum
+from functools import lru_cache
+from typing import Literal, Self
+
+from pydantic import Field, PrivateAttr, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+LogLevel = Literal["TRACE", "DEBUG", "INFO", "SUCCESS", "WARNING", "ERROR", "CRITICAL"]
+
+MIN_SECRET_KEY_LENGTH = 32
+
+
+class Environment(StrEnum):
+    DEVELOPMENT = "development"
+    TESTING = "testing"
+    STAGING = "staging"
+    PRODUCTION = "production"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_file=".env",
+        env_file_encoding="utf-8",
+        extra="ignore",
+    )
+
+    app_name: str = "backend-service"
+    app_env: Environment = Environment.DEVELOPMENT
+    version: str = "0.1.0"
+    debug: bool = False
+
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=1, le=65535)
+    workers: int = Field(default=1, ge=1)
+    shutdown_timeout: int = Field(default=10, ge=1)
+
+    api_v1_prefix: str = "/api/v1"
+
+    secret_key: SecretStr | None = None
+
+    log_level: LogLevel = "INFO"
+    log_json: bool | None = None
+
+    _ephemeral_secret: bool = PrivateAttr(default=False)
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _upper_log_level(cls, value: object) -> object:
+        return value.upper() if isinstance(value, str) else value
+
+    @field_validator("secret_key", mode="before")
+    @classmethod
+    def _blank_secret_is_unset(cls, value: object) -> object:
+        return None if isinstance(value, str) and not value.strip() else value
+
+    @model_validator(mode="after")
+    def _check_secrets(self) -> Self:
+        if self.app_env is Environment.PRODUCTION:
+            problems: list[str] = []
+            key = self.secret_key.get_secret_value() if self.secret_key else ""
+            if len(key) < MIN_SECRET_KEY_LENGTH:
+                problems.append(
+                    f"SECRET_KEY must be set to at least {MIN_SECRET_KEY_LENGTH} characters"
+                )
+            if self.debug:
+                problems.append("DEBUG must be false")
+            if problems:
+                raise ValueError("refusing to start in production: " + "; ".join(problems))
+        elif self.secret_key is None:
+            # Development/testing only: a random per-process key, never a fixed one.
+            self.secret_key = SecretStr(secrets.token_urlsafe(48))
+            self._ephemeral_secret = True
+        return self
+
+    @property
+    def is_production(self) -> bool:
+        return self.app_env is Environment.PRODUCTION
+
+    @property
+    def json_logs(self) -> bool:
+        return self.is_production if self.log_json is None else self.log_json
+
+    @property
+    def ephemeral_secret(self) -> bool:
+        return self._ephemeral_secret
+
+
+class _EnvironmentSelector(BaseSettings):
+    """Reads only APP_ENV (environment first, then `.env`) to pick `.env.<APP_ENV>`."""
+
+    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+
+    app_env: Environment = Environment.DEVELOPMENT
+
+
+def load_settings() -> Settings:
+    """Build settings from the environment plus `.env` and `.env.<APP_ENV>`."""
+    env = _EnvironmentSelector().app_env
+    return Settings(_env_file=(".env", f".env.{env.value}"))
+
+
+@lru_cache
+def get_settings() -> Settings:
+    """Process-wide settings (cached). Tests build `Settings(...)` directly instead."""
+    return load_settings()

@@ -1,0 +1,1 @@
+"""Repository ports: abstract interfaces the services depend on."""

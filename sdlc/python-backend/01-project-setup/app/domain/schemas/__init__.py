@@ -1,0 +1,1 @@
+"""Pydantic v2 request/response schemas (the API's data contract)."""

@@ -1,0 +1,1 @@
+"""Pure-ASGI middleware (security headers, correlation IDs, ... in later steps)."""

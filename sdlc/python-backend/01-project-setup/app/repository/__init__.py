@@ -1,0 +1,1 @@
+"""Repository implementations (SQLAlchemy adapters of the domain ports)."""

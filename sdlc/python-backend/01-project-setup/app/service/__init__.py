@@ -1,0 +1,1 @@
+"""Services (use cases): business rules, transaction boundaries."""

@@ -1,0 +1,106 @@
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from types import ModuleType
+
+import pytest
+from fastapi import FastAPI
+from httpx import ASGITransport, AsyncClient
+from loguru import logger
+
+from app.api.errors import status_for
+from app.api.v1.router import build_router
+from app.core.config import Settings
+from app.domain.exceptions import (
+    BusinessRuleError,
+    ConflictError,
+    DomainError,
+    InvalidQueryError,
+    NotFoundError,
+)
+from app.main import create_app
+
+
+async def test_liveness(client: AsyncClient) -> None:
+    response = await client.get("/health/live")
+    assert response.status_code == 200
+    assert response.json() == {"status": "ok"}
+
+
+async def test_lifespan_logs_startup_and_shutdown(settings: Settings) -> None:
+    app = create_app(settings)
+    messages: list[str] = []
+    logger.add(messages.append, format="{message}", level="INFO")
+    async with app.router.lifespan_context(app):
+        pass
+    assert any(message.startswith("Starting backend-service") for message in messages)
+    assert messages[-1].strip() == "Shutdown complete"
+
+
+@pytest.mark.parametrize(
+    ("error", "status", "code"),
+    [
+        (NotFoundError.for_entity("Thing", 1), 404, "not_found"),
+        (ConflictError("taken"), 409, "conflict"),
+        (BusinessRuleError("nope"), 422, "business_rule_violation"),
+        (InvalidQueryError("bad sort"), 400, "invalid_query"),
+        (DomainError("generic"), 400, "domain_error"),
+    ],
+)
+async def test_domain_errors_are_mapped(
+    app: FastAPI, error: DomainError, status: int, code: str
+) -> None:
+    @app.get("/boom")
+    async def boom() -> None:
+        raise error
+
+    async with AsyncClient(transport=ASGITransport(app=app), base_url="http://test") as client:
+        response = await client.get("/boom")
+    assert response.status_code == status
+    assert response.json() == {"detail": error.message, "code": code}
+    assert status_for(error) == status
+
+
+def test_docs_disabled_in_production() -> None:
+    production = Settings(_env_file=None, app_env="production", secret_key="x" * 40)
+    assert create_app(production).docs_url is None
+
+
+@pytest.fixture
+def endpoints_package(tmp_path: Path) -> Iterator[ModuleType]:
+    """A throwaway `fake_endpoints` package on sys.path."""
+    package = tmp_path / "fake_endpoints"
+    package.mkdir()
+    (package / "__init__.py").write_text("")
+    (package / "_private.py").write_text("raise RuntimeError('must not be imported')\n")
+    (package / "widgets.py").write_text(
+        "from fastapi import APIRouter\n"
+        "router = APIRouter(prefix='/widgets')\n"
+        "@router.get('')\n"
+        "async def list_widgets() -> list[str]:\n"
+        "    return []\n"
+    )
+    sys.path.insert(0, str(tmp_path))
+    try:
+        import fake_endpoints  # type: ignore[import-not-found]
+
+        yield fake_endpoints
+    finally:
+        sys.path.remove(str(tmp_path))
+        for name in [name for name in sys.modules if name.startswith("fake_endpoints")]:
+            del sys.modules[name]
+
+
+async def test_build_router_discovers_endpoint_modules(endpoints_package: ModuleType) -> None:
+    app = FastAPI()
+    app.include_router(build_router(endpoints_package), prefix="/api/v1")
+    assert list(app.openapi()["paths"]) == ["/api/v1/widgets"]
+    async with AsyncClient(transport=ASGITransport(app=app), base_url="http://test") as client:
+        response = await client.get("/api/v1/widgets")
+    assert response.json() == []
+
+
+def test_build_router_rejects_module_without_router(endpoints_package: ModuleType) -> None:
+    (Path(endpoints_package.__path__[0]) / "broken.py").write_text("ROUTER = None\n")
+    with pytest.raises(TypeError, match="must define `router"):
+        build_router(endpoints_package)
