@@ -225,24 +225,39 @@ def build(
     root = project_root(ctx)
     sets = load_sets(root, [set_name] if set_name else [])
     overrides = parse_vars(variables)
-    changed = [_build_one(wset, steps, overrides, force, dry_run) for wset in sets]
+    for wset in sets:
+        _build_one(wset, steps, overrides, force, dry_run)
     if commit and not dry_run:
-        _commit(root, [s for s in changed if s])
+        _commit(root, [wset.name for wset in sets])
 
 
-def _commit(root: Path, changed: list[tuple[str, list[str]]]) -> None:
-    from runner.gitops import commit_paths
+def _commit(root: Path, set_names: list[str]) -> None:
+    """Commit each set's sdlc/ folder where it differs from HEAD, naming the steps."""
+    from runner.gitops import commit_paths, uncommitted
 
-    names = "; ".join(f"{name} steps {', '.join(steps)}" for name, steps in changed)
-    paths = [f"sdlc/{name}" for name, _ in changed]
+    changed = {}
+    for name in set_names:
+        files = uncommitted(root, f"sdlc/{name}")
+        steps = sorted({_step_of(path, name) for _, path in files} - {""})
+        if files:
+            changed[name] = steps or ["manifest"]
+    names = "; ".join(f"{name} steps {', '.join(steps)}" for name, steps in changed.items())
+    paths = [f"sdlc/{name}" for name in changed]
     sha = commit_paths(root, paths, f"wf build: regenerate {names}") if paths else None
     click.echo(f"git: committed {sha[:12]}" if sha else "git: nothing to commit")
 
 
+def _step_of(path: str, set_name: str) -> str:
+    """The step number of a generated file's path (``…/sdlc/<set>/03-x/…`` -> ``03``)."""
+    _, _, below = path.partition(f"sdlc/{set_name}/")
+    folder = below.split("/", 1)[0]
+    return folder.split("-", 1)[0] if "/" in below else ""
+
+
 def _build_one(
     wset: Any, steps: tuple[str, ...], overrides: dict[str, str], force: bool, dry_run: bool
-) -> tuple[str, list[str]] | None:
-    """Build one set and report it; returns (set, changed step numbers) when it changed."""
+) -> None:
+    """Build one set and report what changed."""
     from runner import operations
 
     result = operations.build(wset, steps, overrides, force, dry_run)
@@ -254,8 +269,6 @@ def _build_one(
     changed = len(result.actions) + int(result.manifest_written)
     summary = f"{len(result.actions)} file(s) {verb}changed" if changed else "up to date"
     click.echo(f"{wset.name}: {summary}")
-    steps_changed = sorted({a.rel.split("-", 1)[0] for a in result.actions})
-    return (wset.name, steps_changed) if changed else None
 
 
 @main.command()
@@ -355,26 +368,24 @@ def verify(
     from runner.project import load_sets
 
     sets = load_sets(project_root(ctx), _names(set_name))
-    failed = False
-    drift: list[dict[str, Any]] = []
+    found: dict[str, list[dict[str, Any]]] = {"drift": [], "uncommitted": []}
     for wset in sets:
         differences = operations.state(wset).differences
-        failed = failed or bool(differences)
-        if fmt == "json":
-            drift.extend(report.drift_json(wset.name, differences))
-        elif fmt == "github":
-            if differences:
-                click.echo(report.drift_github(wset.name, differences))
-        else:
+        found["drift"] += report.drift_json(wset.name, differences)
+        if fmt == "github" and differences:
+            click.echo(report.drift_github(wset.name, differences))
+        elif fmt == "text":
             click.echo(report.drift_text(wset.name, differences, diff))
         if committed:
-            failed = _uncommitted(wset) or failed
-    if fmt == "json" and not with_checks:
-        click.echo(report.dumps({"ok": not failed, "drift": drift}))
+            found["uncommitted"] += _uncommitted(wset, fmt)
+    failed = bool(found["drift"] or found["uncommitted"])
+    if not committed:
+        del found["uncommitted"]
     if with_checks:
-        json_head = {"drift": drift} if fmt == "json" else None
-        ok = _checks(sets, (), {}, fmt, since, json_head=json_head, **check_args)
+        ok = _checks(sets, (), {}, fmt, since, json_head=found, **check_args)
         failed = failed or not ok
+    elif fmt == "json":
+        click.echo(report.dumps({"ok": not failed, **found}))
     sys.exit(EXIT_FAIL if failed else EXIT_OK)
 
 
@@ -382,17 +393,23 @@ def _names(set_name: str | None) -> list[str]:
     return [set_name] if set_name else []
 
 
-def _uncommitted(wset: Any) -> bool:
+def _uncommitted(wset: Any, fmt: str) -> list[dict[str, str]]:
+    """Generated files that differ from git HEAD, reported in ``fmt`` (json: returned)."""
+    from runner import report
     from runner.gitops import uncommitted
 
-    lines = uncommitted(wset.root, f"sdlc/{wset.name}")
-    for line in lines:
-        click.echo(f"  not committed: {line}")
-    if lines:
-        click.echo(
-            f"{wset.name}: sdlc/{wset.name} differs from git HEAD; commit the regenerated tree"
-        )
-    return bool(lines)
+    files = [
+        {"set": wset.name, "status": status, "path": path}
+        for status, path in uncommitted(wset.root, f"sdlc/{wset.name}")
+    ]
+    if fmt == "github":
+        for item in files:
+            click.echo(report.uncommitted_github(item["path"], item["status"]))
+    elif fmt == "text" and files:
+        for item in files:
+            click.echo(f"  not committed ({item['status']}): {item['path']}")
+        click.echo(f"{wset.name}: sdlc/{wset.name} differs from git HEAD; commit it")
+    return files
 
 
 def _checks(
@@ -431,8 +448,9 @@ def _checks(
     if junit is not None:
         junit.write_text(junit_xml(results, strict), encoding="utf-8")
     if fmt == "json":
-        payload = {**(json_head or {}), "checks": results_json(results, strict)}
-        payload["ok"] = ok and not (json_head or {}).get("drift")
+        head = json_head or {}
+        payload = {"ok": ok and not any(head.values()), **head}
+        payload["checks"] = results_json(results, strict)
         click.echo(report.dumps(payload))
     elif fmt == "github":
         annotations = github_annotations(results, strict)

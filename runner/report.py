@@ -84,6 +84,11 @@ def drift_github(set_name: str, differences: list[Difference]) -> str:
     return "\n".join(lines)
 
 
+def uncommitted_github(path: str, status: str) -> str:
+    message = f"generated file differs from git HEAD (git status {status}); commit sdlc/"
+    return f"::error file={path},title=wf not committed::{_escape(message)}"
+
+
 def _escape(text: str) -> str:
     return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
 

@@ -12,7 +12,7 @@ import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
-from runner.model import CheckSpec, Source
+from runner.model import Block, CheckSpec, Source
 from runner.plan import PlannedFile, StepPlan
 
 PYTHON_SYNTAX = "built-in: python syntax"
@@ -34,22 +34,67 @@ class SyntaxProblem:
     file: PlannedFile
     line: int  # line in the output file (1-based; 0 when unknown)
     message: str
+    where: Source | None = None  # the Markdown line of ``line``, when it maps onto a block
 
     def source(self) -> Source:
         """The Markdown line that owns the problem (the block's fence when unknown)."""
-        first = self.file.sources[0]
-        if len(self.file.sources) == 1 and self.line:
-            return Source(first.file, first.line + self.line)
-        return first
+        return self.where or self.file.sources[0]
+
+
+def _problem(step_plan: StepPlan, planned: PlannedFile, line: int, message: str) -> SyntaxProblem:
+    return SyntaxProblem(planned, line, message, _markdown_line(step_plan, planned, line))
+
+
+def _markdown_line(step_plan: StepPlan, planned: PlannedFile, line: int) -> Source:
+    """The Markdown line holding ``line`` of ``planned``.
+
+    Only when the step made the file from one block whose text it contains verbatim
+    (written whole, or appended at the end); otherwise (several blocks, a patch, a
+    rendered template, an unknown line) the block's fence line.
+    """
+    fence = planned.sources[0]
+    block = next((b for b in step_plan.step.blocks if b.source == fence), None)
+    if len(planned.sources) != 1 or line <= 0 or block is None or not block.content:
+        return fence
+    try:
+        text = planned.content.decode("utf-8")
+    except UnicodeDecodeError:
+        return fence
+    if block.mode == "write" and text == block.content:
+        offset = 0
+    elif block.mode == "append" and text.endswith(block.content):
+        offset = text[: len(text) - len(block.content)].count("\n")
+    else:
+        return fence
+    inner = line - offset
+    if not 1 <= inner <= len(block.content.splitlines()):
+        return fence
+    return Source(fence.file, fence.line + _stripped_lines(block) + inner)
+
+
+def _stripped_lines(block: Block) -> int:
+    """1 when the block's first line was a ``# path: ...`` comment left out of the file."""
+    from runner.errors import WfError
+    from runner.parse import FIRST_LINE_TARGET, read_text
+
+    try:
+        lines = read_text(block.source.file).split("\n")
+    except WfError:  # the document cannot be read again: the line stays approximate
+        return 0
+    after_fence = lines[block.source.line] if block.source.line < len(lines) else ""
+    first = block.content.split("\n", 1)[0]
+    if after_fence.strip() != first.strip() and FIRST_LINE_TARGET.match(after_fence):
+        return 1
+    return 0
 
 
 def data_syntax_problems(step_plan: StepPlan) -> list[SyntaxProblem]:
     """TOML, YAML and JSON files of one step that do not parse."""
     problems = []
     for planned in step_plan.files.values():
-        problem = _data_problem(planned)
-        if problem is not None:
-            problems.append(problem)
+        found = _data_problem(planned)
+        if found is not None:
+            problems.append(_problem(step_plan, planned, *found))
     return problems
 
 
@@ -69,7 +114,7 @@ def python_syntax_check(step_plan: StepPlan) -> CheckSpec | None:
     )
 
 
-def _data_problem(planned: PlannedFile) -> SyntaxProblem | None:
+def _data_problem(planned: PlannedFile) -> tuple[int, str] | None:
     suffix = Path(planned.path).suffix.lower()
     parser = {".toml": _toml, ".json": _json, ".yaml": _yaml, ".yml": _yaml}.get(suffix)
     if parser is None:
@@ -77,9 +122,8 @@ def _data_problem(planned: PlannedFile) -> SyntaxProblem | None:
     try:
         text = planned.content.decode("utf-8")
     except UnicodeDecodeError:
-        return SyntaxProblem(planned, 0, "not valid UTF-8")
-    result = parser(text)
-    return None if result is None else SyntaxProblem(planned, *result)
+        return 0, "not valid UTF-8"
+    return parser(text)
 
 
 def _toml(text: str) -> tuple[int, str] | None:
@@ -122,5 +166,5 @@ def python_problems(output: str, step_plan: StepPlan) -> list[SyntaxProblem]:
         if match and match["path"] in step_plan.files:
             planned = step_plan.files[match["path"]]
             message = f"invalid Python: {match['message']} (line {match['line']})"
-            problems.append(SyntaxProblem(planned, int(match["line"]), message))
+            problems.append(_problem(step_plan, planned, int(match["line"]), message))
     return problems

@@ -1,0 +1,1 @@
+"""End-to-end tests of the CLI paths that run checks and use git."""
