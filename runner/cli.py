@@ -1,4 +1,4 @@
-"""The ``wf`` command line: parse options, call one operation, report, exit.
+"""The ``wf`` command line: parse options, call one job, report, exit.
 
 Exit codes: 0 success; 1 drift, failed check or refused overwrite; 2 bad input or usage.
 Heavy modules (markdown-it, jinja2, git) are imported inside commands, so ``wf --help``
@@ -12,14 +12,18 @@ import sys
 from collections.abc import Callable
 from functools import wraps
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from runner import __version__
 from runner.errors import WfError
 
-EXIT_OK, EXIT_FAIL, EXIT_USAGE = 0, 1, 2
+if TYPE_CHECKING:
+    from runner.checks import CheckResult
+    from runner.project import WorkflowSet
+
+EXIT_OK, EXIT_FAIL, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 
 EPILOG = """\b
 Exit codes: 0 ok; 1 drift, failed check or refused overwrite; 2 bad input or usage.
@@ -37,9 +41,13 @@ def handle_errors(func: Callable[..., Any]) -> Callable[..., Any]:
         except WfError as exc:
             click.echo(f"wf: {exc}", err=True)
             sys.exit(exc.exit_code)
+        except OSError as exc:  # the machine, not the documents: disk full, permissions
+            where = f"{exc.filename}: " if exc.filename else ""
+            click.echo(f"wf: {where}{exc.strerror or exc}", err=True)
+            sys.exit(EXIT_FAIL)
         except KeyboardInterrupt:
             click.echo("wf: interrupted", err=True)
-            sys.exit(130)
+            sys.exit(EXIT_INTERRUPTED)
 
     return wrapper
 
@@ -55,17 +63,30 @@ def parse_vars(values: tuple[str, ...]) -> dict[str, str]:
 
 
 set_option = click.option(
-    "--set", "set_name", metavar="NAME", help="Workflow set (folder of workflows/)."
+    "--set", "set_name", metavar="NAME", help="Workflow set (a folder of workflows/)."
 )
 var_option = click.option(
     "--var",
     "variables",
     multiple=True,
     metavar="KEY=VALUE",
-    help="Template variable, overrides front matter (repeatable).",
+    help="Template variable; overrides front matter and wf.yaml (repeatable).",
 )
 force_option = click.option(
-    "--force", is_flag=True, help="Overwrite files edited by hand (their edits are lost)."
+    "--force", is_flag=True, help="Overwrite files changed outside wf (those changes are lost)."
+)
+format_option = click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "json", "github"]),
+    default="text",
+    show_default=True,
+    help="Report format; github prints ::error annotations on the Markdown lines.",
+)
+since_option = click.option(
+    "--since",
+    metavar="REF",
+    help="Only steps whose documents changed since git REF, and the steps after them.",
 )
 
 
@@ -81,13 +102,13 @@ def check_options(func: Callable[..., Any]) -> Callable[..., Any]:
             "-j",
             "--jobs",
             type=click.IntRange(min=1),
-            help="Checks run in parallel (default: cores).",
+            help="Checks run in parallel [default: cores].",
         ),
         click.option("--no-cache", is_flag=True, help="Rerun checks that passed before unchanged."),
         click.option(
             "--python",
             metavar="PATH",
-            help="Interpreter (>= 3.12) for the project's venv (default: WF_PYTHON, then PATH).",
+            help="Interpreter (>= 3.12) for the project's venv [default: WF_PYTHON, then PATH].",
         ),
         click.option(
             "--junit",
@@ -100,34 +121,12 @@ def check_options(func: Callable[..., Any]) -> Callable[..., Any]:
     return func
 
 
-format_option = click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(["text", "json", "github"]),
-    default="text",
-    show_default=True,
-    help="Report format; github prints ::error annotations on the Markdown lines.",
-)
-since_option = click.option(
-    "--since",
-    metavar="REF",
-    help="Only steps whose documents changed since git REF, and later steps using their files.",
-)
-
-
-def strict_default(strict: bool | None) -> bool:
-    """``--strict`` defaults to on in CI (the CI environment variable is set)."""
-    if strict is not None:
-        return strict
-    return os.environ.get("CI", "").lower() not in ("", "0", "false", "no")
-
-
 @click.group(epilog=EPILOG, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="wf")
 @click.option(
     "--root",
     type=click.Path(file_okay=False, path_type=Path),
-    help="Project folder holding workflows/ (default: nearest one above the current folder).",
+    help="Project folder holding workflows/ [default: the nearest one above the current folder].",
 )
 @click.pass_context
 def main(ctx: click.Context, root: Path | None) -> None:
@@ -142,7 +141,7 @@ def main(ctx: click.Context, root: Path | None) -> None:
       wf list                 steps, and whether sdlc/ is up to date
       wf run 04               regenerate step 04 and run its checks
       wf build                regenerate every step (byte-identical reruns)
-      wf verify               fail on drift between documents and sdlc/ (CI)
+      wf verify --checks      fail on drift or a failing check (CI)
       wf export DIR           assemble a standalone project from the steps
     """
     ctx.obj = root
@@ -159,25 +158,33 @@ def project_root(ctx: click.Context) -> Path:
     return find_root(Path.cwd())
 
 
+def chosen_sets(ctx: click.Context, set_name: str | None) -> list[WorkflowSet]:
+    from runner.project import load_sets
+
+    return load_sets(project_root(ctx), [set_name] if set_name else [])
+
+
+def one_set(ctx: click.Context, set_name: str | None) -> WorkflowSet:
+    from runner.project import only_set
+
+    return only_set(project_root(ctx), set_name)
+
+
 @main.command("list")
 @set_option
 @click.pass_context
 @handle_errors
 def list_command(ctx: click.Context, set_name: str | None) -> None:
     """List steps with their titles, blocks, checks and output status."""
-    from runner import operations, report
-    from runner.project import load_sets
+    from runner import build, report
 
-    root = project_root(ctx)
-    for wset in load_sets(root, [set_name] if set_name else []):
-        current = operations.state(wset)
-        stale = {d.key.split("/", 1)[0] for d in current.differences}
-        click.echo(
-            report.style(f"{wset.name} (workflows/{wset.name}/ -> sdlc/{wset.name}/)", bold=True)
-        )
+    for wset in chosen_sets(ctx, set_name):
+        stale = {d.key.split("/", 1)[0] for d in build.state(wset).differences}
+        heading = f"{wset.name} (workflows/{wset.name}/ -> sdlc/{wset.name}/)"
+        click.echo(report.style(heading, bold=True))
         for step in wset.steps():
             status = "stale" if step.folder in stale else "up-to-date"
-            click.echo("  " + report.step_line(step, status, root))
+            click.echo("  " + report.step_line(step, status))
 
 
 @main.command()
@@ -188,19 +195,16 @@ def list_command(ctx: click.Context, set_name: str | None) -> None:
 def show(ctx: click.Context, step: str, set_name: str | None) -> None:
     """Show one step: its document, output folder, blocks, targets and checks."""
     from runner import report
-    from runner.project import only_set
 
-    root = project_root(ctx)
-    wset = only_set(root, set_name)
+    wset = one_set(ctx, set_name)
     for step_file in wset.select([step]):
-        for line in report.step_detail(wset.step(step_file), root):
-            click.echo(line.replace("<set>", wset.name))
+        for line in report.step_detail(wset.step(step_file), wset.root, wset.name):
+            click.echo(line)
 
 
 @main.command()
 @click.argument("steps", nargs=-1)
 @set_option
-@var_option
 @force_option
 @click.option("--dry-run", is_flag=True, help="Show what would change; write nothing.")
 @click.option("--commit", is_flag=True, help="git commit the regenerated sdlc/ tree afterwards.")
@@ -210,7 +214,6 @@ def build(
     ctx: click.Context,
     steps: tuple[str, ...],
     set_name: str | None,
-    variables: tuple[str, ...],
     force: bool,
     dry_run: bool,
     commit: bool,
@@ -218,63 +221,40 @@ def build(
     """Regenerate sdlc/<set>/ from the documents (all steps, or the STEPS given).
 
     Unchanged files are not rewritten; files no document produces any more are
-    removed; files edited by hand are refused unless --force.
+    removed; files edited by hand are refused unless --force. Every set is planned
+    and checked before anything is written.
     """
-    from runner.project import load_sets
+    from runner import build as build_job
 
-    root = project_root(ctx)
-    sets = load_sets(root, [set_name] if set_name else [])
-    overrides = parse_vars(variables)
-    for wset in sets:
-        _build_one(wset, steps, overrides, force, dry_run)
+    sets = chosen_sets(ctx, set_name)
+    if commit:
+        from runner.gitops import require_repository
+
+        require_repository(project_root(ctx))
+    for result in build_job.build(sets, steps, force, dry_run):
+        _report_build(result, dry_run)
     if commit and not dry_run:
-        _commit(root, [wset.name for wset in sets])
+        sha = build_job.commit_outputs(project_root(ctx), [wset.name for wset in sets])
+        click.echo(f"git: committed {sha[:12]}" if sha else "git: nothing to commit")
 
 
-def _commit(root: Path, set_names: list[str]) -> None:
-    """Commit each set's sdlc/ folder where it differs from HEAD, naming the steps."""
-    from runner.gitops import commit_paths, uncommitted
-
-    changed = {}
-    for name in set_names:
-        files = uncommitted(root, f"sdlc/{name}")
-        steps = sorted({_step_of(path, name) for _, path in files} - {""})
-        if files:
-            changed[name] = steps or ["manifest"]
-    names = "; ".join(f"{name} steps {', '.join(steps)}" for name, steps in changed.items())
-    paths = [f"sdlc/{name}" for name in changed]
-    sha = commit_paths(root, paths, f"wf build: regenerate {names}") if paths else None
-    click.echo(f"git: committed {sha[:12]}" if sha else "git: nothing to commit")
-
-
-def _step_of(path: str, set_name: str) -> str:
-    """The step number of a generated file's path (``…/sdlc/<set>/03-x/…`` -> ``03``)."""
-    _, _, below = path.partition(f"sdlc/{set_name}/")
-    folder = below.split("/", 1)[0]
-    return folder.split("-", 1)[0] if "/" in below else ""
-
-
-def _build_one(
-    wset: Any, steps: tuple[str, ...], overrides: dict[str, str], force: bool, dry_run: bool
-) -> None:
-    """Build one set and report what changed."""
-    from runner import operations
-
-    result = operations.build(wset, steps, overrides, force, dry_run)
-    verb = "would " if dry_run else ""
+def _report_build(result: Any, dry_run: bool) -> None:
+    name = result.wset.name
+    prefix = "would " if dry_run else ""
     for action in result.actions:
-        click.echo(f"  {verb}{action.describe()}")
+        click.echo(f"  {prefix}{action.describe()}")
     for key in result.untracked:
-        click.echo(f"  warning: sdlc/{wset.name}/{key} is not produced by any document", err=True)
-    changed = len(result.actions) + int(result.manifest_written)
-    summary = f"{len(result.actions)} file(s) {verb}changed" if changed else "up to date"
-    click.echo(f"{wset.name}: {summary}")
+        click.echo(f"  warning: sdlc/{name}/{key} is not produced by any document", err=True)
+    if not result.changed:
+        click.echo(f"{name}: up to date")
+    else:
+        verb = "would change" if dry_run else "changed"
+        click.echo(f"{name}: {len(result.actions)} file(s) {verb}")
 
 
 @main.command()
 @click.argument("step")
 @set_option
-@var_option
 @force_option
 @click.option("--no-checks", is_flag=True, help="Only regenerate; do not run the checks.")
 @check_options
@@ -284,7 +264,6 @@ def run(
     ctx: click.Context,
     step: str,
     set_name: str | None,
-    variables: tuple[str, ...],
     force: bool,
     no_checks: bool,
     **check_args: Any,
@@ -293,20 +272,22 @@ def run(
 
     The checks run in the project assembled from every step up to STEP.
     """
-    from runner.project import only_set
+    from runner import build as build_job
+    from runner.errors import SelectionError
 
-    wset = only_set(project_root(ctx), set_name)
-    overrides = parse_vars(variables)
-    _build_one(wset, (step,), overrides, force, dry_run=False)
+    wset = one_set(ctx, set_name)
+    if len(wset.select([step])) != 1:
+        raise SelectionError(f"run takes one step; {step!r} selects several (use wf check)")
+    for result in build_job.build([wset], (step,), force):
+        _report_build(result, dry_run=False)
     if not no_checks:
-        ok = _checks([wset], (step,), overrides, "text", None, **check_args)
+        ok = _checks([wset], (step,), "text", None, **check_args)
         sys.exit(EXIT_OK if ok else EXIT_FAIL)
 
 
 @main.command()
 @click.argument("steps", nargs=-1)
 @set_option
-@var_option
 @since_option
 @format_option
 @check_options
@@ -316,7 +297,6 @@ def check(
     ctx: click.Context,
     steps: tuple[str, ...],
     set_name: str | None,
-    variables: tuple[str, ...],
     since: str | None,
     fmt: str,
     **check_args: Any,
@@ -326,11 +306,8 @@ def check(
     Each check runs in a venv built from the assembled pyproject.toml; checks that
     need PostgreSQL, Redis or S3 get a fresh database/bucket of their own.
     """
-    from runner.project import load_sets, only_set
-
-    root = project_root(ctx)
-    sets = [only_set(root, set_name)] if steps else load_sets(root, _names(set_name))
-    ok = _checks(sets, steps, parse_vars(variables), fmt, since, **check_args)
+    sets = [one_set(ctx, set_name)] if steps else chosen_sets(ctx, set_name)
+    ok = _checks(sets, steps, fmt, since, **check_args)
     sys.exit(EXIT_OK if ok else EXIT_FAIL)
 
 
@@ -364,58 +341,36 @@ def verify(
     orphaned (no document produces it any more), untracked, manifest. With --checks,
     every step's checks run too; in CI use: wf verify --checks --committed.
     """
-    from runner import operations, report
-    from runner.project import load_sets
-
-    sets = load_sets(project_root(ctx), _names(set_name))
-    found: dict[str, list[dict[str, Any]]] = {"drift": [], "uncommitted": []}
-    for wset in sets:
-        differences = operations.state(wset).differences
-        found["drift"] += report.drift_json(wset.name, differences)
-        if fmt == "github" and differences:
-            click.echo(report.drift_github(wset.name, differences))
-        elif fmt == "text":
-            click.echo(report.drift_text(wset.name, differences, diff))
-        if committed:
-            found["uncommitted"] += _uncommitted(wset, fmt)
-    failed = bool(found["drift"] or found["uncommitted"])
-    if not committed:
-        del found["uncommitted"]
-    if with_checks:
-        ok = _checks(sets, (), {}, fmt, since, json_head=found, **check_args)
-        failed = failed or not ok
-    elif fmt == "json":
-        click.echo(report.dumps({"ok": not failed, **found}))
-    sys.exit(EXIT_FAIL if failed else EXIT_OK)
-
-
-def _names(set_name: str | None) -> list[str]:
-    return [set_name] if set_name else []
-
-
-def _uncommitted(wset: Any, fmt: str) -> list[dict[str, str]]:
-    """Generated files that differ from git HEAD, reported in ``fmt`` (json: returned)."""
     from runner import report
-    from runner.gitops import uncommitted
+    from runner.build import verify as verify_job
 
-    files = [
-        {"set": wset.name, "status": status, "path": path}
-        for status, path in uncommitted(wset.root, f"sdlc/{wset.name}")
-    ]
-    if fmt == "github":
-        for item in files:
-            click.echo(report.uncommitted_github(item["path"], item["status"]))
-    elif fmt == "text" and files:
-        for item in files:
-            click.echo(f"  not committed ({item['status']}): {item['path']}")
-        click.echo(f"{wset.name}: sdlc/{wset.name} differs from git HEAD; commit it")
-    return files
+    sets = chosen_sets(ctx, set_name)
+    result = verify_job(sets, committed)
+    found: dict[str, Any] = {"drift": report.verification_json(result)}
+    if committed:
+        found["uncommitted"] = report.uncommitted_json(result)
+    if fmt == "text":
+        click.echo(report.verification_text(result, diff))
+    elif fmt == "github":
+        click.echo(report.verification_github(result), nl=False)
+    ok = result.ok
+    if with_checks:
+        ok = _checks(sets, (), fmt, since, json_head=found, **check_args) and ok
+    elif fmt == "json":
+        click.echo(report.dumps({"ok": ok, **found}))
+    sys.exit(EXIT_OK if ok else EXIT_FAIL)
+
+
+def strict_default(strict: bool | None) -> bool:
+    """``--strict`` defaults to on in CI (the CI environment variable is set)."""
+    if strict is not None:
+        return strict
+    return os.environ.get("CI", "").lower() not in ("", "0", "false", "no")
 
 
 def _checks(
-    sets: list[Any],
+    sets: list[WorkflowSet],
     steps: tuple[str, ...],
-    overrides: dict[str, str],
     fmt: str,
     since: str | None,
     strict: bool | None,
@@ -425,28 +380,31 @@ def _checks(
     junit: Path | None,
     json_head: dict[str, Any] | None = None,
 ) -> bool:
-    """Run checks for the sets, report them in ``fmt``; True when all are ok."""
-    from runner import operations, report
+    """Run checks for the sets and report them in ``fmt``; True when all are ok."""
+    from runner import report
     from runner.checks import CheckOptions, github_annotations, junit_xml, results_json
+    from runner.project import cache_dir
+    from runner.transaction import write_atomic
+    from runner.validate import validate
 
+    if junit is not None and not junit.parent.is_dir():
+        raise WfError(f"--junit {junit}: folder {junit.parent} does not exist")
     strict = strict_default(strict)
     root = sets[0].root if sets else Path.cwd()
     options = CheckOptions(
-        cache_dir=root / ".wf",
+        cache_dir=cache_dir(root),
         strict=strict,
         jobs=jobs or os.cpu_count() or 1,
         use_cache=not no_cache,
         python=python or os.environ.get("WF_PYTHON") or None,
     )
     progress = _progress(root) if fmt == "text" else None
-    results: list[Any] = []
+    results: list[CheckResult] = []
     for wset in sets:
-        results += operations.run_step_checks(
-            wset, steps, options, since, overrides, progress
-        ).results
+        results += validate(wset, steps, options, since, progress).results
     ok = all(r.ok(strict) for r in results)
     if junit is not None:
-        junit.write_text(junit_xml(results, strict), encoding="utf-8")
+        write_atomic(junit, junit_xml(results, strict).encode("utf-8"))
     if fmt == "json":
         head = json_head or {}
         payload = {"ok": ok and not any(head.values()), **head}
@@ -457,18 +415,18 @@ def _checks(
         if annotations:
             click.echo(annotations)
     else:
-        for line in report.check_failures(results, root, strict):
+        for line in report.check_failures(results, root):
             click.echo(line)
         click.echo(report.check_summary(results, strict))
     return ok
 
 
-def _progress(root: Path) -> Callable[[str, Any], None]:
+def _progress(root: Path) -> Callable[[str, CheckResult | None], None]:
     from runner import report
 
     tty = sys.stdout.isatty()
 
-    def show(message: str, result: Any) -> None:
+    def show(message: str, result: CheckResult | None) -> None:
         if result is not None:
             click.echo(report.check_line(result, root))
         elif tty:
@@ -480,7 +438,7 @@ def _progress(root: Path) -> Callable[[str, Any], None]:
 @main.command()
 @click.argument("target", type=click.Path(file_okay=False, path_type=Path))
 @click.option(
-    "--steps", "steps", multiple=True, metavar="STEPS", help="Steps to include (default: all)."
+    "--steps", "steps", multiple=True, metavar="STEPS", help="Steps to include [default: all]."
 )
 @set_option
 @var_option
@@ -498,11 +456,10 @@ def export(
     force: bool,
 ) -> None:
     """Assemble the chosen steps into a standalone project in TARGET."""
-    from runner import operations
-    from runner.project import only_set
+    from runner.assemble import export as export_job
 
-    wset = only_set(project_root(ctx), set_name)
-    result = operations.export(wset, target, steps, parse_vars(variables), git_init, force)
+    wset = one_set(ctx, set_name)
+    result = export_job(wset, target, steps, parse_vars(variables), git_init, force)
     click.echo(f"exported {len(result.files)} file(s) to {target}")
     if result.committed:
         click.echo(f"git: initial commit {result.committed[:12]}")
@@ -538,17 +495,17 @@ def apply(
     that already exists with other content is refused unless --force. A second
     identical run changes nothing.
     """
-    from runner import operations
-    from runner.project import only_set
+    from runner.assemble import apply as apply_job
 
-    wset = only_set(project_root(ctx), set_name)
-    result = operations.apply(wset, step, target, parse_vars(variables), force, dry_run)
-    verb = "would " if dry_run else ""
+    wset = one_set(ctx, set_name)
+    result = apply_job(wset, step, target, parse_vars(variables), force, dry_run)
+    prefix = "would " if dry_run else ""
     for action in result.actions:
-        click.echo(f"  {verb}{action.describe()}")
+        click.echo(f"  {prefix}{action.describe()}")
     for path in result.kept:
         click.echo(f"  kept    {path} (yours: skeleton files are never overwritten)")
-    click.echo(f"{target}: {len(result.actions)} file(s) {verb}changed")
+    verb = "would change" if dry_run else "changed"
+    click.echo(f"{target}: {len(result.actions)} file(s) {verb}")
 
 
 if __name__ == "__main__":  # pragma: no cover

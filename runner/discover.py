@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 
-from runner.errors import SelectionError, WfError
+from runner.errors import DocumentError, SelectionError, WfError
 
 STEP_FILE = re.compile(r"^(?P<number>\d{2,4})_(?P<slug>[a-z0-9][a-z0-9_-]*)\.md$")
+STEP_LIKE = re.compile(r"^\d.*\.md$", re.IGNORECASE)  # meant as a step, named or not
+NAMING_RULE = "a step is named NN_slug.md: 2-4 digits, '_', then lowercase a-z, 0-9, '_' or '-'"
 SET_CONFIG = "wf.yaml"
 
 
@@ -40,7 +43,7 @@ def find_sets(root: Path) -> list[str]:
     return sorted(
         child.name
         for child in base.iterdir()
-        if child.is_dir() and any(STEP_FILE.match(p.name) for p in child.iterdir())
+        if child.is_dir() and any(STEP_LIKE.match(p.name) for p in child.iterdir())
     )
 
 
@@ -48,9 +51,11 @@ def find_steps(set_dir: Path) -> list[StepFile]:
     """Step documents of one set, ordered by number; duplicate numbers are an error."""
     steps: dict[int, StepFile] = {}
     for path in sorted(set_dir.iterdir()):
-        match = STEP_FILE.match(path.name)
-        if not match or not path.is_file():
+        if not STEP_LIKE.match(path.name) or not path.is_file():
             continue
+        match = STEP_FILE.match(path.name)
+        if match is None:
+            raise DocumentError(_misnamed(path.name), path, 1)
         number = match["number"]
         if int(number) in steps:  # 01 and 001 are the same step
             raise SelectionError(
@@ -60,6 +65,23 @@ def find_steps(set_dir: Path) -> list[StepFile]:
             )
         steps[int(number)] = StepFile(number, match["slug"], path)
     return [steps[n] for n in sorted(steps)]
+
+
+def _misnamed(name: str) -> str:
+    """Why a file that starts with a digit is not a step, and the name it probably wants."""
+    message = f"{name} looks like a step but is not named like one; {NAMING_RULE}"
+    suggestion = _suggest(name)
+    return f"{message} (rename it to {suggestion}?)" if suggestion else message
+
+
+def _suggest(name: str) -> str | None:
+    match = re.match(r"^(\d+)[\s._-]*(.*)\.md$", name, re.IGNORECASE)
+    if match is None:
+        return None
+    ascii_slug = unicodedata.normalize("NFKD", match[2]).encode("ascii", "ignore").decode()
+    slug = re.sub(r"[^a-z0-9_-]+", "_", ascii_slug.lower()).strip("_-")
+    candidate = f"{match[1].zfill(2)}_{slug}.md"
+    return candidate if STEP_FILE.match(candidate) and candidate != name else None
 
 
 def select(steps: list[StepFile], selectors: tuple[str, ...] | list[str]) -> list[StepFile]:

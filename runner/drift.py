@@ -5,12 +5,12 @@ from __future__ import annotations
 import difflib
 import hashlib
 import os
-import re
 from dataclasses import dataclass
 from pathlib import Path
 
 from runner.manifest import MANIFEST, Entry
 from runner.plan import PlannedFile
+from runner.transaction import TEMP_FILE
 
 STALE = "stale"  # the documents changed; the file on disk is what we wrote before
 HAND_EDITED = "hand-edited"  # the file on disk is not what we wrote
@@ -18,8 +18,6 @@ MISSING = "missing"  # planned, absent on disk
 ORPHANED = "orphaned"  # we wrote it once, no document produces it any more
 UNTRACKED = "untracked"  # on disk, not ours
 MANIFEST_STALE = "manifest"  # the manifest does not describe the planned outputs
-
-TEMP_FILE = re.compile(r"^\..+\.wf-\d+\.tmp$")  # transaction.write_atomic's temporary files
 
 
 @dataclass(frozen=True)
@@ -85,7 +83,9 @@ def _planned(
 ) -> Difference | None:
     path = out_dir / key
     owners = tuple(s.label(root) for s in planned.sources)
-    if not path.is_file() or path.is_symlink():
+    if path.is_symlink():  # not ours: wf never writes over or through links
+        return Difference(UNTRACKED, key, planned, None, owners)
+    if not path.is_file():  # absent, or a folder the build may clear (transaction decides)
         return Difference(MISSING, key, planned, None, owners)
     data = path.read_bytes()
     if data == planned.content and _is_executable(path) == planned.executable:

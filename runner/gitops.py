@@ -80,6 +80,11 @@ def uncommitted(root: Path, folder: str) -> list[tuple[str, str]]:
     ]
 
 
+def require_repository(root: Path) -> None:
+    """Fail (before anything is written) when ``root`` is not inside a git repository."""
+    _repo(root)
+
+
 def _repo(root: Path) -> Any:
     import git
 

@@ -36,7 +36,7 @@ def read_manifest(out_dir: Path) -> dict[str, Entry]:
             key: Entry(value["step"], value["sha256"], tuple(value["sources"]))
             for key, value in files.items()
         }
-    except (ValueError, KeyError, TypeError) as exc:
+    except (ValueError, KeyError, TypeError, AttributeError) as exc:
         raise DocumentError(
             f"manifest is damaged ({exc}); restore it from git or rebuild with --force", path
         ) from exc

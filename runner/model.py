@@ -42,6 +42,7 @@ class Block:
     mode: str = "write"  # write | append | patch
     template: bool = False
     skeleton: bool = False
+    stripped: int = 0  # leading lines of the fence left out of content (``# path:`` comment)
 
 
 @dataclass(frozen=True)

@@ -7,14 +7,19 @@ fences and longer backtick fences behave exactly as a Markdown renderer shows th
 from __future__ import annotations
 
 import difflib
+import math
 import re
 import shlex
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from runner.discover import StepFile
 from runner.errors import DocumentError
 from runner.model import Block, CheckSpec, Source, Step
+
+if TYPE_CHECKING:
+    import yaml
 
 MODES = ("write", "append", "patch")
 SERVICES = ("postgres", "redis", "s3")
@@ -64,7 +69,7 @@ def parse_step(step_file: StepFile, text: str | None = None) -> Step:
         title=str(meta.get("title") or heading or step_file.id),
         blocks=tuple(blocks),
         checks=tuple(checks),
-        requires=tuple(_step_number(r, path) for r in meta.get("requires", [])),
+        requires=tuple(_step_number(r, path, 2) for r in meta.get("requires", [])),
         optional=bool(meta.get("optional", False)),
         vars=dict(meta.get("vars") or {}),
         template=bool(meta.get("template", False)),
@@ -86,7 +91,7 @@ def split_front_matter(text: str, path: Path) -> tuple[str | None, str, int]:
 
 
 def parse_front_matter(meta_text: str, path: Path) -> dict[str, Any]:
-    """Load and validate the YAML front matter; unknown keys are errors."""
+    """Load and validate the YAML front matter; unknown and repeated keys are errors."""
     import yaml
 
     try:
@@ -100,7 +105,8 @@ def parse_front_matter(meta_text: str, path: Path) -> dict[str, Any]:
         return {}
     if not isinstance(meta, dict):
         raise DocumentError("front matter must be a mapping of keys to values", path, 2)
-    lines = {key.value: key.start_mark.line + 2 for key, _ in node.value}
+    _no_duplicate_keys(node, path)
+    lines = _key_lines(node)
     for key in meta:
         if key not in FRONT_MATTER_KEYS:
             raise DocumentError(
@@ -112,7 +118,50 @@ def parse_front_matter(meta_text: str, path: Path) -> dict[str, Any]:
     return meta
 
 
-def _validate_front_matter(meta: dict[str, Any], lines: dict[str, int], path: Path) -> None:
+def _key_lines(node: yaml.Node) -> dict[Any, int]:
+    """Document line of each top-level key written out (merged ``<<`` keys: absent)."""
+    import yaml
+
+    return {
+        key.value: key.start_mark.line + 2
+        for key, _ in node.value
+        if isinstance(key, yaml.ScalarNode)
+    }
+
+
+def _no_duplicate_keys(node: yaml.Node, path: Path) -> None:
+    """PyYAML keeps the last of two equal keys silently; a document must not rely on it."""
+    import yaml
+
+    seen: set[int] = set()
+    pending = [node]
+    while pending:
+        current = pending.pop()
+        if id(current) in seen:  # aliases share nodes (and may be recursive)
+            continue
+        seen.add(id(current))
+        if isinstance(current, yaml.MappingNode):
+            _unique_keys(current, path)
+            pending.extend(item for pair in current.value for item in pair)
+        elif isinstance(current, yaml.SequenceNode):
+            pending.extend(current.value)
+
+
+def _unique_keys(mapping: yaml.MappingNode, path: Path) -> None:
+    import yaml
+
+    first: dict[tuple[str, str], int] = {}
+    for key, _ in mapping.value:
+        if not isinstance(key, yaml.ScalarNode) or key.tag == "tag:yaml.org,2002:merge":
+            continue
+        line = key.start_mark.line + 2
+        if (key.tag, key.value) in first:
+            message = f"front matter key {key.value!r} is given twice (first at line "
+            raise DocumentError(f"{message}{first[(key.tag, key.value)]})", path, line)
+        first[(key.tag, key.value)] = line
+
+
+def _validate_front_matter(meta: dict[str, Any], lines: dict[Any, int], path: Path) -> None:
     expected: dict[str, tuple[type, ...]] = {
         "title": (str,),
         "requires": (list,),
@@ -125,10 +174,14 @@ def _validate_front_matter(meta: dict[str, Any], lines: dict[str, int], path: Pa
     for key, types in expected.items():
         if key in meta and not isinstance(meta[key], types):
             wanted = " or ".join(t.__name__ for t in types)
-            raise DocumentError(f"front matter {key!r} must be a {wanted}", path, lines[key])
+            message = f"front matter {key!r} must be a {wanted}"
+            raise DocumentError(message, path, lines.get(key, 2))
+    for entry in meta.get("requires") or []:
+        _step_number(entry, path, lines.get("requires", 2))
+    _string_keys(meta.get("vars") or {}, "'vars'", path, lines.get("vars", 2))
     generate = meta.get("generate")
     if generate is not None:
-        _validate_generate(generate, path, lines["generate"])
+        _validate_generate(generate, path, lines.get("generate", 2))
 
 
 def _validate_generate(generate: dict[str, Any], path: Path, line: int) -> None:
@@ -141,6 +194,27 @@ def _validate_generate(generate: dict[str, Any], path: Path, line: int) -> None:
     instances = generate.get("instances", [])
     if not isinstance(instances, list) or not all(isinstance(i, dict) for i in instances):
         raise DocumentError("'generate.instances' must be a list of mappings", path, line)
+    for instance in instances:
+        _string_keys(instance, "each 'generate.instances' entry", path, line)
+
+
+def _string_keys(mapping: dict[Any, Any], what: str, path: Path, line: int) -> None:
+    """Template variables are names: ``{1: x}`` or ``{null: x}`` cannot be used."""
+    for key in mapping:
+        if not isinstance(key, str):
+            message = f"{what} must have names as keys, not {key!r} (quote it: '{key}')"
+            raise DocumentError(message, path, line)
+
+
+@dataclass
+class FenceInfo:
+    """A fence's info string, read leniently: what is ours, and what we did not know."""
+
+    lang: str = ""
+    attrs: dict[str, str] = field(default_factory=dict)
+    flags: set[str] = field(default_factory=set)
+    unknown: list[tuple[str, str]] = field(default_factory=list)  # (kind, word)
+    problem: str | None = None  # the info string could not be split (unbalanced quote)
 
 
 def _parse_body(
@@ -160,48 +234,95 @@ def _parse_body(
         if token.type != "fence" or token.map is None:
             continue
         source = Source(path, token.map[0] + 1 + offset)
-        lang, attrs, flags = parse_info(token.info, source)
-        if "check" in flags:
-            checks.append(_check_from_block(lang, attrs, token.content, source, number))
+        info = parse_info(token.info, source)
+        if "check" in info.flags:
+            checks.append(_check_from_block(info, token.content, source, number))
             continue
-        block = _block(lang, attrs, flags, token.content, source)
+        block = _block(info, token.content, source)
         if block is not None:
             blocks.append(block)
     return blocks, checks, heading
 
 
-def parse_info(info: str, source: Source) -> tuple[str, dict[str, str], set[str]]:
-    """Split a fence info string into (language, key=value attributes, bare flags).
+def parse_info(info: str, source: Source) -> FenceInfo:
+    """Split a fence info string into language, key=value attributes and bare flags.
 
     Accepts ``python path=a.py``, ``{.python file=a.py}``, ``python {file=a.py}`` and
-    quoted values (``title="app/main.py"``).
+    quoted values (``title="app/main.py"``). Words wf does not know are collected, not
+    refused: they are errors only on blocks wf acts on (see ``_strict``).
     """
     cleaned = _strip_attribute_braces(info.strip())
+    result = FenceInfo()
     try:
         words = shlex.split(cleaned)
     except ValueError as exc:
-        message = f"cannot read fence attributes {info!r}: {exc}"
-        raise DocumentError(message, *_at(source)) from exc
-    lang = ""
-    attrs: dict[str, str] = {}
-    flags: set[str] = set()
+        result.problem = f"cannot read fence attributes {info!r}: {exc}"
+        words = cleaned.split()
     for index, word in enumerate(words):
-        if "=" in word:
-            key, _, value = word.partition("=")
-            _known(key, KNOWN_KEYS, "attribute", source)
-            if key in attrs:
-                raise DocumentError(f"attribute {key!r} given twice", *_at(source))
-            attrs[key] = value
-        elif word.startswith(".") and not lang:
-            lang = word[1:]
-        elif word.startswith(("#", ".")):
-            continue  # pandoc id or extra class: display only
-        elif index == 0 and not lang:
-            lang = word
+        _read_word(result, index, word, source)
+    return result
+
+
+def _read_word(result: FenceInfo, index: int, word: str, source: Source) -> None:
+    if "=" in word:
+        key, _, value = word.partition("=")
+        if key not in KNOWN_KEYS:
+            result.unknown.append(("attribute", key))
+        elif key in result.attrs:
+            raise DocumentError(f"attribute {key!r} given twice", *_at(source))
         else:
-            _known(word, FLAGS, "flag", source)
-            flags.add(word)
-    return lang, attrs, flags
+            result.attrs[key] = value
+    elif word.startswith(".") and not result.lang:
+        result.lang = word[1:]
+    elif word.startswith(("#", ".")):
+        pass  # pandoc id or extra class: display only
+    elif index == 0 and not result.lang:
+        result.lang = word
+    elif word in FLAGS:
+        result.flags.add(word)
+    else:
+        result.unknown.append(("flag", word))
+
+
+def _strict(info: FenceInfo, source: Source) -> None:
+    """On a block wf writes or runs, every word of the info string must be known."""
+    if info.problem is not None:
+        raise DocumentError(info.problem, *_at(source))
+    for kind, word in info.unknown:
+        _known(word, KNOWN_KEYS if kind == "attribute" else FLAGS, kind, source)
+
+
+def _no_typos(info: FenceInfo, source: Source) -> None:
+    """On a prose example, an unknown word is the author's own, unless it is a typo of a
+    word that would have made the block an artifact or a check (``pth=``, ``chek``)."""
+    for kind, word in info.unknown:
+        meant = _typo_of(word, TARGET_KEYS if kind == "attribute" else ("check",))
+        if meant is not None:
+            message = f"unknown {kind} {word!r} (did you mean {meant!r}?)"
+            raise DocumentError(message, *_at(source))
+
+
+def _typo_of(word: str, candidates: tuple[str, ...]) -> str | None:
+    """The candidate ``word`` misspells: one edit away (two for long words)."""
+    for candidate in candidates:
+        allowed = 1 if len(candidate) <= 5 else 2
+        if word != candidate and _edit_distance(word.lower(), candidate) <= allowed:
+            return candidate
+    return None
+
+
+def _edit_distance(a: str, b: str) -> int:
+    """Levenshtein distance counting a swap of neighbours as one edit (``fiel``/``file``)."""
+    rows = [list(range(len(b) + 1))]
+    for i in range(1, len(a) + 1):
+        row = [i] + [0] * len(b)
+        for j in range(1, len(b) + 1):
+            cost = a[i - 1] != b[j - 1]
+            row[j] = min(rows[-1][j] + 1, row[j - 1] + 1, rows[-1][j - 1] + cost)
+            if i > 1 and j > 1 and a[i - 1] == b[j - 2] and a[i - 2] == b[j - 1]:
+                row[j] = min(row[j], rows[-2][j - 2] + 1)
+        rows.append(row)
+    return rows[-1][-1]
 
 
 def _strip_attribute_braces(info: str) -> str:
@@ -212,24 +333,38 @@ def _strip_attribute_braces(info: str) -> str:
     return f"{match['lang'] or ''} {match['attrs']}".strip()
 
 
-def _block(
-    lang: str, attrs: dict[str, str], flags: set[str], content: str, source: Source
-) -> Block | None:
-    targets = [attrs[k] for k in TARGET_KEYS if k in attrs]
+def is_path_like(value: str) -> bool:
+    """``title=`` names a target only when it looks like a path: ``app/main.py``, not
+    ``"Install dependencies"`` (a MkDocs caption, display only)."""
+    return bool(value) and not any(c.isspace() for c in value) and ("/" in value or "." in value)
+
+
+def _attribute_target(attrs: dict[str, str], source: Source) -> str | None:
+    targets = [
+        attrs[k] for k in TARGET_KEYS if k in attrs and (k != "title" or is_path_like(attrs[k]))
+    ]
     if len(targets) > 1:
         raise DocumentError(
             "a block names its target twice (path/file/filename/title)", *_at(source)
         )
-    target = targets[0] if targets else None
+    return targets[0] if targets else None
+
+
+def _block(info: FenceInfo, content: str, source: Source) -> Block | None:
+    attrs, flags = info.attrs, info.flags
+    target = _attribute_target(attrs, source)
+    stripped = 0
     if target is None:
-        target, content = _first_line_target(content)
-    misplaced = [k for k in (*CHECK_KEYS, "mode") if k in attrs] + sorted(flags - {"check"})
+        target, content, stripped = _first_line_target(content)
     if target is None:
+        _no_typos(info, source)
+        misplaced = [k for k in (*CHECK_KEYS, "mode") if k in attrs] + sorted(flags)
         if misplaced:
             raise DocumentError(
                 f"{misplaced[0]!r} given on a block without a target (add path=...)", *_at(source)
             )
         return None
+    _strict(info, source)
     check_only = [k for k in CHECK_KEYS if k in attrs]
     if check_only:
         raise DocumentError(f"{check_only[0]!r} is only valid on a check block", *_at(source))
@@ -241,29 +376,30 @@ def _block(
         target=target,
         content=content,
         source=source,
-        lang=lang,
+        lang=info.lang,
         mode=mode,
         template="template" in flags,
         skeleton="skeleton" in flags,
+        stripped=stripped,
     )
 
 
-def _first_line_target(content: str) -> tuple[str | None, str]:
+def _first_line_target(content: str) -> tuple[str | None, str, int]:
+    """(target, content without the ``# path:`` line, number of lines left out)."""
     first, _, rest = content.partition("\n")
     match = FIRST_LINE_TARGET.match(first)
     if match is None:
-        return None, content
-    return match["path"], rest
+        return None, content, 0
+    return match["path"], rest, 1
 
 
-def _check_from_block(
-    lang: str, attrs: dict[str, str], content: str, source: Source, number: str
-) -> CheckSpec:
+def _check_from_block(info: FenceInfo, content: str, source: Source, number: str) -> CheckSpec:
+    _strict(info, source)
     for key in (*TARGET_KEYS, "mode"):
-        if key in attrs:
+        if key in info.attrs and (key != "title" or is_path_like(info.attrs[key])):
             raise DocumentError(f"a check block cannot have {key}=", *_at(source))
-    name = attrs.get("name") or _default_check_name(content)
-    return _check_spec(name, content, attrs, source, number)
+    name = info.attrs.get("name") or _default_check_name(content)
+    return _check_spec(name, content, info.attrs, source, number)
 
 
 def _check_spec(
@@ -276,8 +412,8 @@ def _check_spec(
         step=number,
         source=source,
         needs=needs,
-        timeout=_number(options, "timeout", 300.0, source, float),
-        expect_exit=int(_number(options, "expect_exit", 0, source, int)),
+        timeout=_timeout(options.get("timeout", 300.0), source),
+        expect_exit=_expect_exit(options.get("expect_exit", 0), source),
         expect_output=_regex(options.get("expect_output"), source),
     )
 
@@ -298,7 +434,9 @@ def _front_matter_checks(
             _known(str(key), CHECK_ENTRY_KEYS, "check key", source)
         if not isinstance(entry.get("run"), str):
             raise DocumentError("a check needs 'run': the command to run", *_at(source))
-        name = str(entry.get("name") or _default_check_name(entry["run"]))
+        if not isinstance(entry.get("name"), str | None):
+            raise DocumentError("a check's 'name' must be a string", *_at(source))
+        name = entry.get("name") or _default_check_name(entry["run"])
         specs.append(_check_spec(name, entry["run"], entry, source, number))
     return specs
 
@@ -324,17 +462,27 @@ def _needs(value: Any, source: Source) -> tuple[str, ...]:
     return tuple(sorted(set(needs)))
 
 
-def _number(options: dict[str, Any], key: str, default: float, source: Source, kind: type) -> float:
-    if key not in options:
-        return default
+def _timeout(value: Any, source: Source) -> float:
+    """Seconds: a finite number above zero (``1e400`` is infinite, ``.nan`` is no number)."""
     try:
-        value = kind(options[key])
+        seconds = float(value) if not isinstance(value, bool) else math.nan
     except (TypeError, ValueError):
-        message = f"{key} must be a number, not {options[key]!r}"
-        raise DocumentError(message, *_at(source)) from None
-    if key == "timeout" and value <= 0:
-        raise DocumentError("timeout must be positive", *_at(source))
-    return value
+        seconds = math.nan
+    if math.isnan(seconds):
+        raise DocumentError(f"timeout must be a number, not {value!r}", *_at(source))
+    if not math.isfinite(seconds) or seconds <= 0:
+        message = f"timeout must be positive and finite, not {value!r}"
+        raise DocumentError(message, *_at(source))
+    return seconds
+
+
+def _expect_exit(value: Any, source: Source) -> int:
+    """An exit status is a whole number: ``1.7`` or ``true`` is a mistake, not ``1``."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    if isinstance(value, str) and re.fullmatch(r"\s*[+-]?[0-9]+\s*", value):
+        return int(value)
+    raise DocumentError(f"expect_exit must be a whole number, not {value!r}", *_at(source))
 
 
 def _regex(value: Any, source: Source) -> str | None:
@@ -368,10 +516,10 @@ def _default_check_name(command: str) -> str:
     return "check"
 
 
-def _step_number(value: Any, path: Path) -> str:
+def _step_number(value: Any, path: Path, line: int) -> str:
     text = str(value).strip()
-    if not text.isdigit():
-        raise DocumentError(f"'requires' lists step numbers, not {value!r}", path, 2)
+    if isinstance(value, bool) or not re.fullmatch(r"[0-9]+", text):
+        raise DocumentError(f"'requires' lists step numbers, not {value!r}", path, line)
     return text.zfill(2)
 
 

@@ -1,4 +1,11 @@
-"""Apply a single-file unified diff to text, exactly or at a shifted offset (no fuzz)."""
+"""Apply a single-file unified diff to text, exactly or at a shifted offset (no fuzz).
+
+A hunk's body is read by the counts of its ``@@ -a,b +c,d @@`` header: its lines are
+body (so ``--- drop me`` removes the line ``-- drop me``) until ``b`` old and ``d`` new
+lines have been read. Only between hunks can a line be a header (``---``, ``+++``,
+``diff``, ``index``, git's extended headers); blank lines there are ignored (the blank
+line often left before a closing fence), and any other text is an error.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +13,21 @@ import re
 from dataclasses import dataclass, field
 
 HUNK_HEADER = re.compile(r"^@@ -(\d+)(?:,(\d+))? \+(\d+)(?:,(\d+))? @@")
+FILE_HEADERS = ("--- ", "+++ ", "diff ")
+OTHER_HEADERS = (
+    "index ",
+    "new file mode ",
+    "deleted file mode ",
+    "old mode ",
+    "new mode ",
+    "similarity index ",
+    "dissimilarity index ",
+    "rename from ",
+    "rename to ",
+    "copy from ",
+    "copy to ",
+)
+SEVERAL_FILES = "patch names several files; use one block per file"
 
 
 class PatchFailed(Exception):
@@ -20,11 +42,22 @@ class Hunk:
     new: list[str] = field(default_factory=list)
     last: str = " "  # kind of the line read last: " ", "-" or "+"
     new_start: int = 1
+    old_left: int = 0  # body lines the header still promises, per side
+    new_left: int = 0
+
+    @property
+    def open(self) -> bool:
+        return self.old_left > 0 or self.new_left > 0
 
 
 def patch_target(diff: str) -> str | None:
-    """The path named by the diff's ``+++`` header, without an ``a/``/``b/`` prefix."""
+    """The path named by the diff's ``+++`` header, without an ``a/``/``b/`` prefix.
+
+    Only lines before the first hunk are headers: a body line ``+++ x`` adds ``++ x``.
+    """
     for line in diff.splitlines():
+        if HUNK_HEADER.match(line):
+            return None
         if line.startswith("+++ "):
             name = line[4:].split("\t")[0].strip()
             return name[2:] if name.startswith(("a/", "b/")) else name
@@ -72,38 +105,77 @@ def _apply(original: str, hunks: list[Hunk]) -> str:
 
 def _parse(diff: str) -> list[Hunk]:
     hunks: list[Hunk] = []
-    current: Hunk | None = None
-    for raw in diff.splitlines(keepends=True):
-        header = HUNK_HEADER.match(raw)
-        if header:
-            start = int(header[1]) if header[2] != "0" else int(header[1]) + 1
-            new_start = int(header[3]) if header[4] != "0" else int(header[3]) + 1
-            current = Hunk(
-                old_start=max(start, 1), number=len(hunks) + 1, new_start=max(new_start, 1)
-            )
-            hunks.append(current)
-        elif current is None or raw.startswith(("--- ", "+++ ", "diff ", "index ")):
-            continue
-        elif raw.startswith("\\"):
+    targets = 0  # ``+++`` headers seen
+    for number, raw in enumerate(diff.splitlines(keepends=True), start=1):
+        current = hunks[-1] if hunks else None
+        if current is not None and current.open:
+            _body_line(current, raw)
+        elif header := HUNK_HEADER.match(raw):
+            hunks.append(_new_hunk(header, len(hunks) + 1))
+        elif current is not None and raw.startswith("\\"):
             _drop_final_newline(current)
-        else:
-            _add_line(current, raw)
+        elif raw.startswith(FILE_HEADERS):
+            targets += raw.startswith("+++ ")
+            if targets > 1 or current is not None:  # a header after a hunk: another file
+                raise PatchFailed(SEVERAL_FILES)
+        elif current is not None and raw.strip() and not raw.startswith(OTHER_HEADERS):
+            raise PatchFailed(_surplus(current, number))
+    if hunks and hunks[-1].open:
+        raise PatchFailed(_short(hunks[-1]))
     return hunks
 
 
-def _add_line(hunk: Hunk, raw: str) -> None:
+def _new_hunk(header: re.Match[str], number: int) -> Hunk:
+    old_count = int(header[2]) if header[2] is not None else 1
+    new_count = int(header[4]) if header[4] is not None else 1
+    start = int(header[1]) if old_count else int(header[1]) + 1
+    new_start = int(header[3]) if new_count else int(header[3]) + 1
+    return Hunk(
+        old_start=max(start, 1),
+        number=number,
+        new_start=max(new_start, 1),
+        old_left=old_count,
+        new_left=new_count,
+    )
+
+
+def _body_line(hunk: Hunk, raw: str) -> None:
+    """One line inside a hunk whose header promises more lines."""
+    if raw.startswith("\\"):
+        _drop_final_newline(hunk)
+        return
+    if HUNK_HEADER.match(raw):
+        raise PatchFailed(_short(hunk))
     kind = raw[:1] if raw[:1] in (" ", "+", "-") else None
     if kind is None and raw.strip():
         raise PatchFailed(f"hunk {hunk.number}: line does not start with ' ', '+' or '-'")
-    body = raw[1:] if kind else "\n"  # a bare empty line is blank context
+    kind = kind or " "  # a bare empty line is blank context (editors strip the space)
+    body = raw[1:] if raw[:1] == kind else "\n"
     if not body.endswith("\n"):
         body += "\n"
-    kind = kind or " "
     if kind in (" ", "-"):
         hunk.old.append(body)
+        hunk.old_left -= 1
     if kind in (" ", "+"):
         hunk.new.append(body)
+        hunk.new_left -= 1
     hunk.last = kind
+    if hunk.old_left < 0 or hunk.new_left < 0:
+        raise PatchFailed(f"hunk {hunk.number} has more lines than its @@ header counts")
+
+
+def _short(hunk: Hunk) -> str:
+    return (
+        f"hunk {hunk.number} ends early: its @@ header counts {hunk.old_left} more old "
+        f"and {hunk.new_left} more new line(s)"
+    )
+
+
+def _surplus(hunk: Hunk, number: int) -> str:
+    return (
+        f"line {number} of the patch follows hunk {hunk.number}, which its @@ header "
+        f"says is complete ({len(hunk.old)} old, {len(hunk.new)} new lines)"
+    )
 
 
 def _drop_final_newline(hunk: Hunk) -> None:

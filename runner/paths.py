@@ -7,6 +7,13 @@ from pathlib import Path, PurePosixPath
 from runner.errors import PathError
 from runner.model import Source
 
+MAX_COMPONENT_BYTES = 200
+MAX_PATH_BYTES = 1024
+# Code points git ignores when it compares a name with ".git" (HFS+ ignorables, BOM).
+IGNORED_IN_NAMES = dict.fromkeys(
+    [0x200C, 0x200D, 0x200E, 0x200F, *range(0x202A, 0x202F), *range(0x206A, 0x2070), 0xFEFF]
+)
+
 
 def clean_target(target: str, source: Source | None) -> str:
     """Normalise a block's target to a relative POSIX path, or raise ``PathError``."""
@@ -24,7 +31,26 @@ def clean_target(target: str, source: Source | None) -> str:
     parts = [p for p in pure.parts if p != "."]
     if not parts:
         raise PathError(f"target {target!r} does not name a file", *where)
+    _check_parts(target, parts, where)
     return "/".join(parts)
+
+
+def _check_parts(target: str, parts: list[str], where: tuple[Path | None, int | None]) -> None:
+    """No ``.git`` folder (a hook there runs on ``git init``), no over-long names."""
+    for part in parts:
+        if _is_dot_git(part):
+            raise PathError(f"target {target!r} writes into a .git folder", *where)
+        if len(part.encode("utf-8")) > MAX_COMPONENT_BYTES:
+            limit = MAX_COMPONENT_BYTES
+            raise PathError(f"target {target!r} has a name longer than {limit} bytes", *where)
+    if len("/".join(parts).encode("utf-8")) > MAX_PATH_BYTES:
+        raise PathError(f"target {target!r} is longer than {MAX_PATH_BYTES} bytes", *where)
+
+
+def _is_dot_git(part: str) -> bool:
+    """``.git`` as git itself sees it: any case, ignorable code points, trailing dots and
+    spaces (Windows drops them), and its NTFS short name ``git~1``."""
+    return part.translate(IGNORED_IN_NAMES).rstrip(". ").casefold() in (".git", "git~1")
 
 
 def confined(

@@ -116,7 +116,7 @@ class _StepBuilder:
         self.step = step
         self.tree = tree
         self.folders = folders  # every folder of the tree: a path cannot be file and folder
-        self.rerun = rerun  # building on a project: a patch found applied already is skipped
+        self.rerun = rerun  # building on a project: patches/appends found applied are skipped
         self.sources: dict[str, list[Source]] = {}
         self.written: dict[str, Source] = {}
         self.skeletons: set[str] = set()
@@ -139,7 +139,7 @@ class _StepBuilder:
 
     def append(self, path: str, content: str, source: Source) -> None:
         base = self.tree.get(path, "")
-        if _has_lines(base, content):
+        if self.rerun and _has_lines(base, content):
             self._touch(path, source, derived=True)
             return
         self._claim(path, source)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import os
 import pickle
 from dataclasses import dataclass, field
 from functools import cache
@@ -16,8 +15,20 @@ from runner.discover import SET_CONFIG, StepFile, find_sets, find_steps, select
 from runner.errors import DocumentError, SelectionError
 from runner.model import Step
 from runner.parse import decode_text, parse_step, read_text
+from runner.transaction import write_atomic
 
 CACHE_DIR = ".wf"
+
+
+def cache_dir(root: Path) -> Path:
+    """``<root>/.wf``: caches, venvs and locks; created with a ``.gitignore`` of ``*``
+    so it is never committed, whatever the project's own ignore rules say."""
+    folder = root / CACHE_DIR
+    ignore = folder / ".gitignore"
+    if not ignore.is_file():
+        folder.mkdir(parents=True, exist_ok=True)
+        ignore.write_text("*\n", encoding="utf-8")
+    return folder
 
 
 @dataclass
@@ -111,16 +122,14 @@ def _parse_cached(root: Path, step_file: StepFile) -> Step:
     identity = f"{_parser_fingerprint()}\0{step_file.path}\0{step_file.number}\0{step_file.slug}\0"
     key = hashlib.sha256(identity.encode() + raw).hexdigest()
     cache_file = root / CACHE_DIR / "parse" / f"{key}.pickle"
-    with contextlib.suppress(OSError, pickle.UnpicklingError, EOFError, AttributeError):
-        return pickle.loads(cache_file.read_bytes())
+    # Our own cache, keyed by content: any failure to load it (truncated, damaged, from
+    # another Python) is a cache miss, never an error - hence the broad catch.
+    with contextlib.suppress(Exception):
+        cached = pickle.loads(cache_file.read_bytes())
+        if isinstance(cached, Step):
+            return cached
     step = parse_step(step_file, decode_text(raw, step_file.path))
-    _store(cache_file, pickle.dumps(step))
+    with contextlib.suppress(OSError):  # a read-only checkout still works, uncached
+        cache_dir(root)
+        write_atomic(cache_file, pickle.dumps(step))
     return step
-
-
-def _store(path: Path, data: bytes) -> None:
-    with contextlib.suppress(OSError):
-        path.parent.mkdir(parents=True, exist_ok=True)
-        temp = path.with_suffix(f".{os.getpid()}.tmp")
-        temp.write_bytes(data)
-        temp.replace(path)

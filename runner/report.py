@@ -6,12 +6,17 @@ import json
 import os
 import sys
 from collections.abc import Iterable
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from runner.drift import HAND_EDITED, MANIFEST_STALE, ORPHANED, UNTRACKED, Difference
 from runner.model import Step
+
+if TYPE_CHECKING:
+    from runner.build import Verification
+    from runner.checks import CheckResult
 
 FIXES = {
     "stale": "wf build {set}",
@@ -39,7 +44,18 @@ def fix_for(difference: Difference, set_name: str) -> str:
     return template.format(set=f"--set {set_name}", owner=owner)
 
 
-def drift_text(set_name: str, differences: list[Difference], show_diff: bool) -> str:
+def verification_text(result: Verification, show_diff: bool) -> str:
+    lines = []
+    for set_name, differences in result.differences.items():
+        lines.append(_drift_text(set_name, differences, show_diff))
+        files = result.uncommitted.get(set_name, [])
+        lines += [f"  not committed ({status}): {path}" for status, path in files]
+        if files:
+            lines.append(f"{set_name}: sdlc/{set_name} differs from git HEAD; commit it")
+    return "\n".join(lines)
+
+
+def _drift_text(set_name: str, differences: list[Difference], show_diff: bool) -> str:
     if not differences:
         return f"{set_name}: sdlc/{set_name} matches the documents"
     lines = [style(f"{set_name}: {len(differences)} difference(s) in sdlc/{set_name}", bold=True)]
@@ -57,7 +73,7 @@ def _difference_line(set_name: str, difference: Difference) -> str:
     return f"  {kind} sdlc/{set_name}/{difference.key}{owner}{fix}"
 
 
-def drift_json(set_name: str, differences: list[Difference]) -> list[dict[str, Any]]:
+def verification_json(result: Verification) -> list[dict[str, Any]]:
     return [
         {
             "set": set_name,
@@ -67,37 +83,52 @@ def drift_json(set_name: str, differences: list[Difference]) -> list[dict[str, A
             "fix": fix_for(d, set_name),
             "diff": d.unified_diff(f"sdlc/{set_name}/"),
         }
+        for set_name, differences in result.differences.items()
         for d in differences
     ]
 
 
-def drift_github(set_name: str, differences: list[Difference]) -> str:
-    """``::error`` annotations placed on the Markdown line that owns each file."""
+def uncommitted_json(result: Verification) -> list[dict[str, str]]:
+    return [
+        {"set": set_name, "status": status, "path": path}
+        for set_name, files in result.uncommitted.items()
+        for status, path in files
+    ]
+
+
+def verification_github(result: Verification) -> str:
+    """``::error`` annotations: drift on the Markdown line that owns each file."""
     lines = []
-    for d in differences:
-        message = f"{d.kind}: sdlc/{set_name}/{d.key} - fix: {fix_for(d, set_name)}"
-        if d.owners:
-            file, _, line = d.owners[0].rpartition(":")
-            lines.append(f"::error file={file},line={line},title=wf drift::{_escape(message)}")
-        else:
-            lines.append(f"::error file=sdlc/{set_name}/{d.key},title=wf drift::{_escape(message)}")
-    return "\n".join(lines)
+    for set_name, differences in result.differences.items():
+        for d in differences:
+            message = f"{d.kind}: sdlc/{set_name}/{d.key} - fix: {fix_for(d, set_name)}"
+            file, _, line = d.owners[0].rpartition(":") if d.owners else ("", "", "")
+            where = f"file={_prop(file)},line={line}" if d.owners else _file(set_name, d.key)
+            lines.append(f"::error {where},title=wf drift::{_data(message)}")
+    for files in result.uncommitted.values():
+        for status, path in files:
+            message = f"generated file differs from git HEAD (git status {status}); commit it"
+            lines.append(f"::error file={_prop(path)},title=wf not committed::{_data(message)}")
+    return "".join(line + "\n" for line in lines)
 
 
-def uncommitted_github(path: str, status: str) -> str:
-    message = f"generated file differs from git HEAD (git status {status}); commit sdlc/"
-    return f"::error file={path},title=wf not committed::{_escape(message)}"
+def _file(set_name: str, key: str) -> str:
+    return f"file={_prop(f'sdlc/{set_name}/{key}')}"
 
 
-def _escape(text: str) -> str:
+def _data(text: str) -> str:
     return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+
+
+def _prop(text: str) -> str:
+    return _data(text).replace(":", "%3A").replace(",", "%2C")
 
 
 def dumps(data: Any) -> str:
     return json.dumps(data, indent=2, ensure_ascii=False)
 
 
-def step_line(step: Step, status: str, root: Any) -> str:
+def step_line(step: Step, status: str) -> str:
     flags = " (optional)" if step.optional else ""
     colour = "green" if status == "up-to-date" else "yellow"
     return (
@@ -106,11 +137,11 @@ def step_line(step: Step, status: str, root: Any) -> str:
     )
 
 
-def step_detail(step: Step, root: Any) -> Iterable[str]:
+def step_detail(step: Step, root: Path, set_name: str) -> Iterable[str]:
     yield style(f"{step.number} {step.title}", bold=True)
     document = step.path.relative_to(root) if step.path.is_relative_to(root) else step.path
     yield f"  document: {document}"
-    yield f"  output:   sdlc/<set>/{step.folder}/"
+    yield f"  output:   sdlc/{set_name}/{step.folder}/"
     if step.requires:
         yield f"  requires: {', '.join(step.requires)}"
     if step.optional:
@@ -138,7 +169,7 @@ STATUS_LABELS = {
 }
 
 
-def check_line(result: Any, root: Any) -> str:
+def check_line(result: CheckResult, root: Path) -> str:
     """One line for a finished check: status, step, name, duration, Markdown location."""
     label, colour = STATUS_LABELS.get(result.status, ("????", "red"))
     cached = ", cached" if result.cached else ""
@@ -149,11 +180,9 @@ def check_line(result: Any, root: Any) -> str:
     )
 
 
-def check_failures(results: list[Any], root: Any, strict: bool) -> Iterable[str]:
+def check_failures(results: list[CheckResult], root: Path) -> Iterable[str]:
     """Details of every check that did not pass: location, reason, output tail."""
     for result in results:
-        if result.ok(strict) and result.status != "skipped":
-            continue
         if result.status == "passed":
             continue
         yield f"{result.spec.source.label(root)}: {result.spec.name}: {result.status}"
@@ -164,7 +193,7 @@ def check_failures(results: list[Any], root: Any, strict: bool) -> Iterable[str]
             yield from (f"    | {line}" for line in tail)
 
 
-def check_summary(results: list[Any], strict: bool) -> str:
+def check_summary(results: list[CheckResult], strict: bool) -> str:
     passed = sum(r.status == "passed" for r in results)
     skipped = sum(r.status == "skipped" for r in results)
     failed = len(results) - passed - skipped

@@ -24,7 +24,7 @@ def render_with(
     import jinja2
 
     try:
-        return env.from_string(text).render(**variables)
+        return env.from_string(text).render(variables)
     except jinja2.TemplateSyntaxError as exc:
         line = source.line + (exc.lineno or 0)
         raise PlanError(f"template syntax error: {exc.message}", source.file, line) from exc
@@ -33,6 +33,11 @@ def render_with(
         raise PlanError(message, source.file, source.line) from exc
     except jinja2.TemplateError as exc:
         raise PlanError(f"template error: {exc}", source.file, source.line) from exc
+    except Exception as exc:
+        # A template runs the document author's expressions ({{ x + 1 }}, {{ 1/0 }}), so
+        # any exception there is bad input at this block, not a bug in wf: report it.
+        message = f"template error: {type(exc).__name__}: {exc}"
+        raise PlanError(message, source.file, source.line) from exc
 
 
 def loader_environment(templates: Mapping[str, str]) -> SandboxedEnvironment:

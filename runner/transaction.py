@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import os
+import re
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -53,6 +54,9 @@ class DeleteFile:
 Action = WriteFile | DeleteFile
 
 
+TEMP_FILE = re.compile(r"^\..+\.wf-\d+\.tmp$")  # the temporary files of write_atomic
+
+
 @dataclass
 class Transaction:
     """A set of actions on the folder ``root``; nothing happens before ``run``."""
@@ -64,7 +68,12 @@ class Transaction:
         return [a for a in self.actions if a.conflict]
 
     def check(self, force: bool) -> None:
-        """Refuse, before any write, if an action would lose work and ``force`` is off."""
+        """Refuse, before any write: a path leaving ``root`` through a symlink; a folder or
+        file standing in the way; and, unless ``force``, an action that would lose work."""
+        resolved: dict[Path, Path] = {}
+        for action in self.actions:
+            confined(self.root, action.rel, getattr(action, "source", None), resolved)
+        self._check_shapes()
         conflicts = self.conflicts()
         if conflicts and not force:
             lines = "\n".join(f"  {a.rel}: {a.conflict}" for a in conflicts)
@@ -73,14 +82,42 @@ class Transaction:
                 "keep your changes in the documents, or rerun with --force to discard them",
                 self.root,
             )
-        resolved: dict[Path, Path] = {}
-        for action in self.actions:
-            confined(self.root, action.rel, getattr(action, "source", None), resolved)
 
     def run(self) -> None:
+        """Deletes first, so a file can become a folder (or a folder a file)."""
         resolved: dict[Path, Path] = {}  # folders are created as we go: a fresh cache
-        for action in self.actions:
+        ordered = sorted(self.actions, key=lambda a: not isinstance(a, DeleteFile))
+        for action in ordered:
             action.run(self.root, resolved)
+
+    def _check_shapes(self) -> None:
+        deleted = {a.rel for a in self.actions if isinstance(a, DeleteFile)}
+        for action in self.actions:
+            if isinstance(action, WriteFile):
+                problem = _blocked(self.root, action.rel, deleted)
+                if problem:
+                    raise ConflictError(f"cannot write {action.rel}: {problem}", self.root)
+
+
+def _blocked(root: Path, rel: str, deleted: set[str]) -> str | None:
+    """Why ``rel`` cannot become a file once ``deleted`` are gone (None: it can)."""
+    destination = root / rel
+    if destination.is_dir() and not destination.is_symlink():
+        remaining = [
+            p for p in destination.rglob("*") if not p.is_dir() and _rel(root, p) not in deleted
+        ]
+        if remaining:
+            return f"a folder is there, holding {_rel(root, remaining[0])}; move it away"
+    parts = rel.split("/")
+    for index in range(1, len(parts)):
+        parent = "/".join(parts[:index])
+        if (root / parent).is_file() and parent not in deleted:
+            return f"{parent} is a file, so it cannot be a folder; move it away"
+    return None
+
+
+def _rel(root: Path, path: Path) -> str:
+    return path.relative_to(root).as_posix()
 
 
 def write_atomic(
@@ -94,11 +131,7 @@ def write_atomic(
     temp = path.with_name(f".{path.name}.wf-{os.getpid()}.tmp")
     mode = 0o755 if executable else 0o644
     try:
-        try:
-            descriptor = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
-        except FileNotFoundError:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            descriptor = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
+        descriptor = _create(temp, path.parent, mode)
         with os.fdopen(descriptor, "wb") as handle:
             handle.write(content)
             if durable:
@@ -109,6 +142,18 @@ def write_atomic(
     except BaseException:
         temp.unlink(missing_ok=True)
         raise
+
+
+def _create(temp: Path, folder: Path, mode: int) -> int:
+    """Open a new temporary file exclusively (never through a planted link)."""
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW
+    try:
+        return os.open(temp, flags, mode)
+    except FileNotFoundError:
+        folder.mkdir(parents=True, exist_ok=True)
+    except FileExistsError:
+        temp.unlink()  # left by a killed run of a process with our pid
+    return os.open(temp, flags, mode)
 
 
 def _remove_empty_parents(folder: Path, root: Path) -> None:

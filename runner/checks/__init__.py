@@ -3,8 +3,10 @@
 Public API (everything else in this package is private)::
 
     run_checks(jobs, options, progress=None) -> list[CheckResult]
-    CheckJob, CheckOptions, CheckResult
-    junit_xml(results, strict), github_annotations(results, strict), results_json(...)
+    CheckJob, CheckOptions, CheckResult, SERVICE_KINDS
+    junit_xml(results, strict, root=None), github_annotations(results, strict, root=None),
+    results_json(results, strict, root=None)
+    escape_data(text), escape_property(text)  # GitHub workflow-command escaping
 
 The data classes are cheap to import; ``run_checks`` and the reporters load their
 modules on first use, so importing this package keeps ``wf --help`` fast.
@@ -15,23 +17,34 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
-from runner.checks._types import CheckJob, CheckOptions, CheckResult
+from runner.checks._types import SERVICE_KINDS, CheckJob, CheckOptions, CheckResult
 
 if TYPE_CHECKING:
     from runner.checks._run import run_checks
-    from runner.checks.report import github_annotations, junit_xml, results_json
+    from runner.checks.report import (
+        escape_data,
+        escape_property,
+        github_annotations,
+        junit_xml,
+        results_json,
+    )
 
 _LAZY = {
     "run_checks": "runner.checks._run",
     "junit_xml": "runner.checks.report",
     "github_annotations": "runner.checks.report",
     "results_json": "runner.checks.report",
+    "escape_data": "runner.checks.report",
+    "escape_property": "runner.checks.report",
 }
 
 __all__ = [
+    "SERVICE_KINDS",
     "CheckJob",
     "CheckOptions",
     "CheckResult",
+    "escape_data",
+    "escape_property",
     "github_annotations",
     "junit_xml",
     "results_json",

@@ -8,9 +8,9 @@ needs (not their URLs: any PostgreSQL will do). Only passes are stored.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
-import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -65,11 +65,9 @@ class ResultCache:
             return None  # absent or damaged: run the check
 
     def store(self, key: str, output: str, duration: float) -> None:
-        """Write atomically (temp file + rename); a full disk only costs a rerun later."""
-        temp = self.root / f".{key}.{uuid.uuid4().hex[:8]}.tmp"
-        try:
-            self.root.mkdir(parents=True, exist_ok=True)
-            temp.write_text(json.dumps({"output": output, "duration": duration}), "utf-8")
-            temp.replace(self.root / key)
-        except OSError:
-            temp.unlink(missing_ok=True)
+        """Write atomically (``write_atomic``); a full disk only costs a rerun later."""
+        from runner.transaction import write_atomic  # only once a check has passed
+
+        data = json.dumps({"output": output, "duration": duration}).encode("utf-8")
+        with contextlib.suppress(OSError):  # not stored: the check runs again next time
+            write_atomic(self.root / key, data)

@@ -1,14 +1,19 @@
-"""Run one check command in a fresh workspace, in its own process group, with a timeout.
+"""Run one check command in a fresh workspace, in a session of its own, with a timeout.
 
 Output goes to a file (not a pipe): a background grandchild that keeps stdout open can
-neither block the runner nor outlive the check, because the whole process group is
-terminated (SIGTERM, a short grace, SIGKILL) on timeout and after a normal exit.
+neither block the runner nor outlive the check. On Linux each check runs under a small
+supervisor (``_supervise.py``) that is a child subreaper: whatever the check leaves
+behind — even through ``setsid``, ``nohup`` or a double fork — stays in the supervisor's
+process tree and is ended (SIGTERM, a short grace, SIGKILL) when the check exits or times
+out, and at once when the runner is interrupted or dies. Elsewhere the check's process
+group is ended the same way (a process that left the group can escape there).
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
+import select
 import shutil
 import signal
 import stat
@@ -31,31 +36,41 @@ class Interrupted(Exception):
 
 
 class ProcessGroups:
-    """The process groups of a run's running checks, so an interrupted run can end them."""
+    """The running checks of a run (sessions of their own), so an interrupted run can end them."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._active: set[int] = set()
+        self._active: dict[int, bool] = {}  # pid -> runs under a supervisor
         self._stopped = False
 
-    def spawn(self, args: list[str], **kwargs: Any) -> subprocess.Popen[bytes]:
+    def spawn(
+        self, args: list[str], supervised: bool = False, **kwargs: Any
+    ) -> subprocess.Popen[bytes]:
         with self._lock:  # a stop cannot slip between the test and the registration
             if self._stopped:
                 raise Interrupted
             proc = subprocess.Popen(args, start_new_session=True, **kwargs)
-            self._active.add(proc.pid)
+            self._active[proc.pid] = supervised
             return proc
 
     def forget(self, pid: int) -> None:
         with self._lock:
-            self._active.discard(pid)
+            self._active.pop(pid, None)
+
+    @property
+    def stopped(self) -> bool:
+        return self._stopped
 
     def kill_all(self) -> None:
-        """SIGKILL every running group, and refuse new ones."""
+        """End every running check at once (its whole tree when supervised); refuse new ones."""
         with self._lock:
             self._stopped = True
-            for pgid in self._active:
-                _signal_group(pgid, signal.SIGKILL)
+            for pid, supervised in self._active.items():
+                if supervised:  # SIGHUP: the supervisor SIGKILLs its tree, then itself
+                    with contextlib.suppress(ProcessLookupError, PermissionError):
+                        os.kill(pid, signal.SIGHUP)
+                else:
+                    _signal_group(pid, signal.SIGKILL)
 
 
 @dataclass(frozen=True)
@@ -119,11 +134,17 @@ def run_command(
     log_path: Path,
     groups: ProcessGroups,
 ) -> Outcome:
-    """Run ``bash -e -o pipefail -c command``; output (stdout+stderr) goes to log_path."""
+    """Run ``bash -e -o pipefail -c command``; output (stdout+stderr) goes to log_path.
+
+    Raises Interrupted when the run was stopped (``groups.kill_all``) meanwhile.
+    """
+    argv = ["bash", "-e", "-o", "pipefail", "-c", command]
+    if _supervisor() is not None:
+        return _run_supervised(argv, cwd, env, timeout, log_path, groups)
     start = time.monotonic()
     with log_path.open("wb") as log:
         proc = groups.spawn(
-            ["bash", "-e", "-o", "pipefail", "-c", command],
+            argv,
             cwd=cwd,
             env=dict(env),
             stdin=subprocess.DEVNULL,
@@ -144,6 +165,102 @@ def run_command(
         output=read_output(log_path),
         duration=time.monotonic() - start,
     )
+
+
+_SUPERVISOR = Path(__file__).with_name("_supervise.py")
+_STOP_SLACK = 5.0  # seconds a supervisor may take beyond the grace to end its tree
+
+
+def _supervisor() -> str | None:
+    """The interpreter to run ``_supervise.py`` with; None where supervision is unavailable."""
+    if sys.platform.startswith("linux") and sys.executable and _SUPERVISOR.is_file():
+        return sys.executable
+    return None
+
+
+def _run_supervised(
+    argv: list[str],
+    cwd: Path,
+    env: Mapping[str, str],
+    timeout: float,
+    log_path: Path,
+    groups: ProcessGroups,
+) -> Outcome:
+    start = time.monotonic()
+    status_read, status_write = os.pipe()
+    try:
+        with log_path.open("wb") as log:
+            supervisor = [_supervisor() or "python3", "-I", "-S", str(_SUPERVISOR)]
+            proc = groups.spawn(
+                [*supervisor, str(os.getpid()), f"{GRACE:g}", str(status_write), *argv],
+                supervised=True,
+                cwd=cwd,
+                env=dict(env),
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                pass_fds=(status_write,),
+            )
+    except BaseException:
+        os.close(status_read)
+        raise
+    finally:
+        os.close(status_write)  # EOF once the supervisor is gone
+    try:
+        code, timed_out = _await_status(status_read, timeout)
+        duration = time.monotonic() - start
+        if timed_out:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(proc.pid, signal.SIGTERM)  # the supervisor ends the whole tree
+        _await_supervisor(proc)
+    finally:
+        os.close(status_read)
+        groups.forget(proc.pid)
+    if code is None and not timed_out:
+        if groups.stopped:
+            raise Interrupted
+        code = proc.returncode  # the supervisor itself died: report how
+    return Outcome(
+        exit_code=None if timed_out else code,
+        timed_out=timed_out,
+        output=read_output(log_path),
+        duration=duration,
+    )
+
+
+def _await_status(fd: int, timeout: float) -> tuple[int | None, bool]:
+    """(the command's exit code, or None when the supervisor ended without one; timed out)."""
+    deadline = time.monotonic() + timeout
+    poller = select.poll()
+    poller.register(fd, select.POLLIN | select.POLLHUP)
+    data = b""
+    while True:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            return None, True
+        if not poller.poll(max(1, int(left * 1000))):
+            continue
+        chunk = os.read(fd, 64)
+        data += chunk
+        if not chunk or data.endswith(b"\n"):
+            text = data.strip()
+            return (int(text) if text.lstrip(b"-").isdigit() else None), False
+
+
+def _await_supervisor(proc: subprocess.Popen[bytes]) -> None:
+    """Wait while the supervisor ends the tree; should it hang, hurry it, then kill it."""
+    try:
+        proc.wait(timeout=GRACE + _STOP_SLACK)
+        return
+    except subprocess.TimeoutExpired:
+        pass
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(proc.pid, signal.SIGHUP)
+    try:
+        proc.wait(timeout=_STOP_SLACK)
+    except subprocess.TimeoutExpired:
+        _signal_group(proc.pid, signal.SIGKILL)
+        proc.wait()
 
 
 def terminate_group(proc: subprocess.Popen[bytes], grace: float = GRACE) -> None:

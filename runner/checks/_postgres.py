@@ -3,12 +3,21 @@
 Resolution: ``WF_POSTGRES_URL``, then ``DATABASE_URL`` (when it is a PostgreSQL URL),
 then a server on 127.0.0.1:5432, then an embedded ``pgserver`` (optional extra).
 An explicit URL that does not answer makes checks skip: it is never silently replaced.
+
+Databases left by a killed run are swept when a later run starts using the server: each
+``wf_*`` database carries a comment naming the process that created it (boot id, PID
+namespace, pid, start time), and one whose creator is provably gone — same kernel boot
+and PID namespace, and no live process with that pid and start time — is dropped. A
+database created elsewhere (another machine or container) or without the comment is
+never touched.
 """
 
 from __future__ import annotations
 
 import contextlib
 import getpass
+import os
+import re
 import ssl
 import time
 import uuid
@@ -100,6 +109,105 @@ def parse_url(url: str) -> PgTarget:
     return PgTarget(host, port, user, password or None, database, query.get("sslmode"))
 
 
+@dataclass(frozen=True)
+class Creator:
+    """A process, identified beyond pid reuse: its kernel boot, PID namespace and start time."""
+
+    boot: str  # /proc/sys/kernel/random/boot_id
+    pidns: str  # inode of /proc/self/ns/pid
+    pid: int
+    start: int  # clock ticks after boot (/proc/<pid>/stat field 22)
+
+    def comment(self) -> str:
+        return f"wf-runner boot={self.boot} pidns={self.pidns} pid={self.pid} start={self.start}"
+
+    @classmethod
+    def parse(cls, comment: str | None) -> Creator | None:
+        match = _COMMENT.fullmatch(comment or "")
+        if match is None:
+            return None
+        boot, pidns, pid, start = match.groups()
+        return cls(boot, pidns, int(pid), int(start))
+
+    def alive(self) -> bool:
+        """Whether the process still runs (not a zombie); only meaningful on its machine."""
+        found = _stat(self.pid)
+        return found is not None and found[1] == self.start and found[0] not in "ZX"
+
+
+_COMMENT = re.compile(r"wf-runner boot=([0-9a-f-]{36}) pidns=(\d+) pid=(\d+) start=(\d+)")
+
+
+def _stat(pid: int) -> tuple[str, int] | None:
+    """(state, start time) of a process from /proc, or None when it does not exist."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_bytes().rsplit(b")", 1)[1].split()
+        return fields[0].decode(), int(fields[19])
+    except (OSError, IndexError, ValueError):
+        return None
+
+
+_ME: dict[int, Creator | None] = {}  # by pid: a forked child is another creator
+
+
+def this_process() -> Creator | None:
+    """This process as a Creator; None where /proc cannot tell (then nothing is swept)."""
+    pid = os.getpid()
+    if pid not in _ME:
+        _ME[pid] = _identify(pid)
+    return _ME[pid]
+
+
+def _identify(pid: int) -> Creator | None:
+    proc = Path("/proc")
+    try:
+        boot = (proc / "sys/kernel/random/boot_id").read_text().strip()
+        pidns = re.fullmatch(r"pid:\[(\d+)\]", str((proc / "self/ns/pid").readlink()))
+        if str((proc / "self").readlink()) != str(pid):  # a /proc of another namespace
+            return None
+    except OSError:
+        return None
+    found = _stat(pid)
+    if pidns is None or found is None:
+        return None
+    creator = Creator(boot, pidns.group(1), pid, found[1])
+    return creator if Creator.parse(creator.comment()) == creator else None
+
+
+def sweep_orphans(target: PgTarget) -> list[str]:
+    """Drop the ``wf_*`` databases whose creator is provably gone; their names.
+
+    Best effort: a problem (no permission, server busy) leaves the database alone.
+    """
+    import pg8000.exceptions
+
+    me = this_process()
+    if me is None:
+        return []
+    try:
+        conn = connect(target)
+        try:
+            rows = conn.run(
+                "SELECT datname, shobj_description(oid, 'pg_database') FROM pg_database "
+                "WHERE datname LIKE 'wf\\_%'"
+            )
+        finally:
+            _close(conn)
+    except (OSError, pg8000.exceptions.Error):
+        return []
+    dropped = []
+    for name, comment in rows:
+        creator = Creator.parse(comment)
+        if creator is None or (creator.boot, creator.pidns) != (me.boot, me.pidns):
+            continue  # not ours to judge: another machine or container, or no comment
+        if creator.alive():
+            continue
+        with contextlib.suppress(ServiceError):
+            drop_database(target, name)
+            dropped.append(name)
+    return dropped
+
+
 class PostgresProvider:
     """A reachable server; each lease is a database created for the check and dropped after."""
 
@@ -138,14 +246,14 @@ def resolve(env: Mapping[str, str], cache_dir: Path) -> PostgresProvider | Unava
             return Unavailable(f"{var} is not a postgresql:// URL: {redact(url)}")
         problem = probe(target)
         if problem is None:
-            return PostgresProvider(target, f"from {var}")
+            return _provider(target, f"from {var}")
         return Unavailable(
             f"PostgreSQL from {var} ({redact(url)}) not reachable: {problem}; "
             f"start it, or fix or unset {var}"
         )
     local, problem = _local_server(env)
     if local is not None:
-        return PostgresProvider(local, "local server")
+        return _provider(local, "local server")
     embedded = _embedded(cache_dir)
     if isinstance(embedded, PostgresProvider):
         return embedded
@@ -189,7 +297,14 @@ def _embedded(cache_dir: Path) -> PostgresProvider | str | None:
     if problem is not None:
         server.cleanup()
         return problem
-    return PostgresProvider(target, "embedded pgserver", stop=server.cleanup)
+    return _provider(target, "embedded pgserver", stop=server.cleanup)
+
+
+def _provider(
+    target: PgTarget, origin: str, stop: Callable[[], None] | None = None
+) -> PostgresProvider:
+    sweep_orphans(target)  # what killed runs left behind on this server
+    return PostgresProvider(target, origin, stop)
 
 
 def connect(target: PgTarget, database: str | None = None) -> pg8000.native.Connection:
@@ -274,6 +389,7 @@ def _try_create(target: PgTarget, name: str) -> bool:
         conn = connect(target)
         try:
             conn.run(f'CREATE DATABASE "{name}"')
+            _sign(conn, name)
         finally:
             _close(conn)
     except pg8000.exceptions.DatabaseError as exc:
@@ -283,6 +399,17 @@ def _try_create(target: PgTarget, name: str) -> bool:
     except (OSError, pg8000.exceptions.Error) as exc:
         raise ServiceError(f"cannot create a database: {describe_error(exc)}") from exc
     return True
+
+
+def _sign(conn: pg8000.native.Connection, name: str) -> None:
+    """Name this process in the database's comment, so a later run can sweep it."""
+    import pg8000.exceptions
+
+    me = this_process()
+    if me is None:
+        return
+    with contextlib.suppress(pg8000.exceptions.DatabaseError):  # unsigned: never swept
+        conn.run(f"COMMENT ON DATABASE \"{name}\" IS '{me.comment()}'")
 
 
 def drop_database(target: PgTarget, name: str) -> None:

@@ -13,12 +13,10 @@ from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
 from runner.checks._service_base import Provider, Unavailable
+from runner.checks._types import SERVICE_KINDS
 
-_BACKENDS = {  # imported on first need: a run without services loads none of them
-    "postgres": "runner.checks._postgres",
-    "redis": "runner.checks._redis",
-    "s3": "runner.checks._s3",
-}
+# imported on first need: a run without services loads none of them
+_BACKENDS = {kind: f"runner.checks._{kind}" for kind in SERVICE_KINDS}
 
 
 class Services:

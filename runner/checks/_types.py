@@ -10,6 +10,8 @@ from pathlib import Path
 from runner.model import CheckSpec
 
 STATUSES = ("passed", "failed", "timeout", "skipped", "error")
+# The services a check may need: the one definition (the parser, the engine and its
+# backends ``runner.checks._<kind>`` all use it).
 SERVICE_KINDS = ("postgres", "redis", "s3")
 
 
@@ -29,7 +31,7 @@ class CheckOptions:
     strict: bool = False  # a skipped check counts as a failure
     jobs: int = os.cpu_count() or 1  # checks run in parallel
     use_cache: bool = True  # False: never read the result cache (results are still stored)
-    python: str | None = None  # interpreter override (--python / WF_PYTHON)
+    python: str | None = None  # --python; None: WF_PYTHON from ``env``, then discovery
     env: Mapping[str, str] | None = None  # base environment, default os.environ
 
 

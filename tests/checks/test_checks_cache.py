@@ -106,3 +106,30 @@ def test_damaged_cache_entry_is_ignored(make_job, options, tmp_path):
     assert result.status == "passed"
     assert not result.cached
     assert runs(side) == 2
+
+
+def test_results_are_stored_with_the_shared_atomic_writer(make_job, options, tmp_path, monkeypatch):
+    import runner.transaction
+
+    written = []
+    real = runner.transaction.write_atomic
+
+    def spy(path, content, *args, **kwargs):
+        written.append(path)
+        return real(path, content, *args, **kwargs)
+
+    monkeypatch.setattr(runner.transaction, "write_atomic", spy)
+    run_checks([counting_job(make_job, tmp_path / "side")], options)
+    assert [p.parent for p in written] == [options.cache_dir / "results"]
+    assert run_checks([counting_job(make_job, tmp_path / "side")], options)[0].cached
+
+
+def test_a_result_that_cannot_be_stored_costs_only_a_rerun(make_job, options, tmp_path):
+    options.cache_dir.mkdir(parents=True)
+    (options.cache_dir / "results").write_text("a file where the folder should be")
+    side = tmp_path / "side"
+    for _ in range(2):
+        [result] = run_checks([counting_job(make_job, side)], options)
+        assert result.status == "passed"
+        assert not result.cached
+    assert runs(side) == 2

@@ -168,7 +168,6 @@ def test_executable_bit_for_scripts_in_the_tree(make_job, options):
     [
         ({"needs": ("mysql",)}, "unknown service(s) mysql"),
         ({"expect_output": "("}, "not a valid regex"),
-        ({"timeout": 0}, "timeout must be > 0"),
     ],
 )
 def test_invalid_specs_are_setup_errors_at_their_markdown_line(

@@ -95,3 +95,37 @@ def test_empty_results_still_make_valid_reports():
     root = ET.fromstring(junit_xml([], strict=True))
     assert counts(root) == (0, 0, 0, 0)
     assert github_annotations([], strict=True) == ""
+
+
+def test_workflow_command_escaping_is_public_and_follows_the_spec():
+    from runner.checks import escape_data, escape_property
+
+    assert escape_data("100%\r\nnext: a, b") == "100%25%0D%0Anext: a, b"
+    assert escape_property("100%\r\nnext: a, b") == "100%25%0D%0Anext%3A a%2C b"
+
+
+def test_annotation_file_property_is_escaped_too():
+    odd = CheckResult(
+        CheckSpec("c", "true", "01", Source(Path("docs/a,b:c.md"), 3)), "failed", 1.0, ""
+    )
+    text = github_annotations([odd], strict=False)
+    assert text.startswith("::error file=docs/a%2Cb%3Ac.md,line=3,")
+
+
+def test_reports_name_files_relative_to_the_project_root_when_given(tmp_path, monkeypatch):
+    project = tmp_path / "repo"
+    doc = project / "workflows" / "demo" / "01_x.md"
+    spec = CheckSpec("tests", "true", "01", Source(doc, 20))
+    failed = [CheckResult(spec, "failed", 1.0, "boom\n", "exit code 1, expected 0")]
+    monkeypatch.chdir(tmp_path)  # the working folder is not the project root
+    assert results_json(failed, False)[0]["file"] == "repo/workflows/demo/01_x.md"  # as before
+    assert results_json(failed, False, root=project)[0]["file"] == "workflows/demo/01_x.md"
+    annotation = github_annotations(failed, False, root=project)
+    assert annotation.startswith("::error file=workflows/demo/01_x.md,line=20,")
+    case = ET.fromstring(junit_xml(failed, False, root=project)).find(".//testcase")
+    assert case is not None
+    assert case.get("file") == "workflows/demo/01_x.md"
+    outside = CheckResult(
+        CheckSpec("x", "true", "01", Source(Path("/elsewhere/01_x.md"), 1)), "failed", 0, ""
+    )
+    assert results_json([outside], False, root=project)[0]["file"] == "/elsewhere/01_x.md"

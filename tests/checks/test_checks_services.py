@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import dataclasses
 import importlib.util
+import signal
+import subprocess
+import sys
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -297,3 +300,75 @@ def test_embedded_postgres_when_nothing_listens(make_job, options, monkeypatch):
     command = "psql -v ON_ERROR_STOP=1 \"$DATABASE_URL\" -c 'create table t(x int)'"
     [result] = run_checks([make_job(command, needs=("postgres",), timeout=120)], options)
     assert result.status == "passed", result.reason + result.output
+
+
+LOCAL_PG = _postgres.PgTarget("127.0.0.1", 5432, "postgres", None, "postgres")
+
+KILLED_RUNNER = """
+import os, signal
+from runner.checks import _postgres
+target = _postgres.PgTarget("127.0.0.1", 5432, "postgres", None, "postgres")
+name = _postgres.create_database(target)
+print(name, flush=True)
+os.kill(os.getpid(), signal.SIGKILL)  # kill -9: no cleanup
+"""
+
+
+def pg_comment(name: str) -> str | None:
+    conn = _postgres.connect(LOCAL_PG)
+    try:
+        rows = conn.run(
+            "SELECT shobj_description(oid, 'pg_database') FROM pg_database WHERE datname = :n",
+            n=name,
+        )
+        return rows[0][0] if rows else None
+    finally:
+        conn.close()
+
+
+@pytest.mark.services
+def test_databases_left_by_a_killed_run_are_swept_by_the_next(make_job, options):
+    done = subprocess.run(
+        [sys.executable, "-c", KILLED_RUNNER], capture_output=True, text=True, check=False
+    )
+    assert done.returncode == -signal.SIGKILL, done.stderr
+    orphan = done.stdout.strip()
+    assert orphan.startswith("wf_")
+    assert orphan in pg_databases()
+    assert "wf-runner boot=" in (pg_comment(orphan) or "")
+    [result] = run_checks([make_job("psql -c 'select 1'", needs=("postgres",))], options)
+    assert result.status == "passed", result.output
+    assert orphan not in pg_databases()
+
+
+@pytest.mark.services
+def test_sweeping_spares_live_creators_foreign_hosts_and_unsigned_databases():
+    me = _postgres.this_process()
+    assert me is not None
+    live = _postgres.create_database(LOCAL_PG)  # created by this (living) process
+    foreign = _postgres.create_database(LOCAL_PG)
+    unsigned = _postgres.create_database(LOCAL_PG)
+    conn = _postgres.connect(LOCAL_PG)
+    try:
+        other_boot = dataclasses.replace(me, boot="00000000-0000-0000-0000-000000000000", pid=1)
+        conn.run(f"COMMENT ON DATABASE \"{foreign}\" IS '{other_boot.comment()}'")
+        conn.run(f'COMMENT ON DATABASE "{unsigned}" IS NULL')
+    finally:
+        conn.close()
+    try:
+        swept = _postgres.sweep_orphans(LOCAL_PG)  # may drop other runs' true orphans
+        assert not {live, foreign, unsigned} & set(swept)
+        assert {live, foreign, unsigned} <= pg_databases()
+    finally:
+        for name in (live, foreign, unsigned):
+            _postgres.drop_database(LOCAL_PG, name)
+
+
+def test_a_reused_pid_is_not_mistaken_for_the_creator():
+    me = _postgres.this_process()
+    assert me is not None
+    assert me.alive()
+    assert not dataclasses.replace(me, start=me.start + 1).alive()  # same pid, other process
+    assert _postgres.Creator.parse(me.comment()) == me
+    assert _postgres.Creator.parse("someone else's note") is None
+    assert _postgres.Creator.parse(None) is None

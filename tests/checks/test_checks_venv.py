@@ -205,3 +205,19 @@ def test_long_unused_venvs_are_pruned_but_not_kept_or_locked_ones(tmp_path):
         removed = prune(tmp_path, keep={"kept"})
     assert removed == ["stale"]
     assert sorted(p.name for p in root.iterdir() if p.is_dir()) == ["fresh", "kept", "locked"]
+
+
+def test_wf_python_from_the_environment_is_named_as_such_in_errors(
+    make_job, options, base_env, monkeypatch
+):
+    bad = dataclasses.replace(options, env={**base_env, "WF_PYTHON": "/nonexistent/python"})
+    with pytest.raises(CheckSetupError) as info:
+        run_checks([make_job("true", APP)], bad)
+    assert "WF_PYTHON=/nonexistent/python does not run" in info.value.message
+    assert "--python" not in info.value.message
+    monkeypatch.setenv("WF_PYTHON", "/nonexistent/python3")  # env=None: os.environ
+    with pytest.raises(CheckSetupError, match="WF_PYTHON=/nonexistent/python3"):
+        run_checks([make_job("true", APP)], dataclasses.replace(options, env=None))
+    explicit = dataclasses.replace(bad, python="/nonexistent/explicit")  # --python wins
+    with pytest.raises(CheckSetupError, match="--python=/nonexistent/explicit"):
+        run_checks([make_job("true", APP)], explicit)

@@ -73,14 +73,29 @@ def test_since_nothing_changed_runs_nothing(repo):
     assert names_since(repo, "HEAD") == set()
 
 
-def test_since_includes_later_steps_using_the_files_or_requiring_the_step(repo):
+def test_since_includes_every_later_step(repo):
+    # A later step's checks run on a project holding the changed step's files.
     edit(repo, "01_base.md", "base\n", "base v2\n")  # unstaged change
-    assert names_since(repo, "HEAD") == {"c01", "c02", "c04"}
+    assert names_since(repo, "HEAD") == {"c01", "c02", "c03", "c04", "c05", "c06"}
 
 
-def test_since_patch_of_the_same_file_counts(repo):
+def test_since_leaves_earlier_steps_out(repo):
     edit(repo, "03_other.md", "# Other\n", "# Other\n\nMore prose.\n")
-    assert names_since(repo, "HEAD") == {"c03", "c05"}
+    assert names_since(repo, "HEAD") == {"c03", "c04", "c05", "c06"}
+
+
+def test_since_catches_a_later_check_reading_a_changed_file(tmp_path):
+    docs = {
+        "01_lib.md": step_doc("Lib", block("text path=lib.txt", "v1\n")),
+        "02_use.md": step_doc("Use", check_block("grep -qx v1 lib.txt", name="uses lib")),
+    }
+    root = write_project(tmp_path / "proj", docs)
+    init_repo(root)
+    edit(root, "01_lib.md", "v1\n", "v2\n")
+    code, report = run_json(root, "check", "--since", "HEAD")
+    assert code == 1
+    failed = {c["name"] for c in report["checks"] if c["status"] == "failed"}
+    assert failed == {"uses lib"}
 
 
 def test_since_unrelated_later_step_alone(repo):
@@ -102,7 +117,7 @@ def test_since_sees_committed_changes(repo):
     edit(repo, "02_extend.md", "extended\n", "extended v2\n")
     git(repo, "commit", "-q", "-am", "change step 02")
     assert names_since(repo, "HEAD") == set()
-    assert names_since(repo, "HEAD~1") == {"c02"}
+    assert names_since(repo, "HEAD~1") == {"c02", "c03", "c04", "c05", "c06"}
 
 
 def test_since_untracked_new_step_counts_as_changed(repo):
@@ -279,10 +294,10 @@ def test_nested_project_since(nested):
     assert names_since(root, "HEAD") == set()
     edit(root, "03_other.md", "other\n", "other v2\n")
     edit(root, "05_patch.md", "-other\n", "-other v2\n")
-    assert names_since(root, "HEAD") == {"c03", "c05"}
+    assert names_since(root, "HEAD") == {"c03", "c04", "c05", "c06"}
     new = step_doc("New", block("text path=seven.txt", "7\n"), check_block("true", name="c07"))
     (root / "workflows" / "demo" / "07_new.md").write_text(new)
-    assert names_since(root, "HEAD") == {"c03", "c05", "c07"}
+    assert names_since(root, "HEAD") == {"c03", "c04", "c05", "c06", "c07"}
 
 
 def test_nested_project_commit_and_verify_committed(nested):

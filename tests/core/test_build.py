@@ -199,11 +199,18 @@ def test_dry_run_writes_nothing(tmp_path):
     assert not (root / "sdlc").exists()
 
 
-def test_var_override_on_build(tmp_path):
+def test_build_takes_no_var_overrides(tmp_path):
+    # sdlc/ is what the documents produce; --var belongs to export and apply.
     root = standard_project(tmp_path)
-    assert wf(root, "build", "--var", "name=store").exit_code == 0
-    data = (root / "sdlc" / "demo" / "01-project-setup" / "pyproject.toml").read_bytes()
-    assert data == b'[project]\nname = "store"\n'
+    result = wf(root, "build", "--var", "name=store")
+    assert result.exit_code == 2
+    assert not (root / "sdlc").exists()
+
+
+def test_var_override_on_export(tmp_path):
+    root = standard_project(tmp_path)
+    assert wf(root, "export", str(tmp_path / "out"), "--var", "name=store").exit_code == 0
+    assert (tmp_path / "out" / "pyproject.toml").read_bytes() == b'[project]\nname = "store"\n'
 
 
 def test_set_config_vars(tmp_path):

@@ -76,7 +76,7 @@ def test_bad_input_is_one_error_line(tmp_path, monkeypatch, bad_doc, line, messa
 
 def test_usage_errors_name_the_problem(tmp_path):
     root = standard_project(tmp_path)
-    result = wf(root, "build", "--var", "novalue")
+    result = wf(root, "export", str(tmp_path / "out"), "--var", "novalue")
     assert "KEY=VALUE" in result.stderr
     result = wf(tmp_path / "nowhere", "list")
     assert result.exit_code == 2

@@ -120,15 +120,23 @@ def test_append_adds_a_newline_when_the_file_lacks_one(tmp_path):
     assert step_files(plan, "02")["a.txt"] == "no newline\nsecond\n"
 
 
-def test_append_is_idempotent_when_text_is_present(tmp_path):
+def test_append_in_a_build_always_appends(tmp_path):
+    # A document that appends a line the file already has means it: the build obeys.
     plan = plan_of(
         tmp_path,
         {
-            "01_a.md": block("text path=req.txt", "fastapi\nuvicorn\nredis\n"),
+            "01_a.md": block("text path=req.txt", "fastapi\nuvicorn\n"),
             "02_b.md": block("text path=req.txt mode=append", "uvicorn\n"),
         },
     )
-    assert step_files(plan, "02") == {"req.txt": "fastapi\nuvicorn\nredis\n"}
+    assert step_files(plan, "02") == {"req.txt": "fastapi\nuvicorn\nuvicorn\n"}
+
+
+def test_append_onto_a_project_is_skipped_when_its_lines_are_present(tmp_path):
+    root = write_project(tmp_path, {"01_b.md": block("text path=req.txt mode=append", "uvicorn\n")})
+    wset = load_set(root, "demo")
+    again = make_plan("demo", wset.steps(), base={"req.txt": "fastapi\nuvicorn\nredis\n"})
+    assert again.steps[0].files["req.txt"].content == b"fastapi\nuvicorn\nredis\n"
 
 
 # --- patch ---------------------------------------------------------------------------
@@ -448,15 +456,16 @@ def test_patch_on_a_base_that_has_it_already(tmp_path):
 
 
 def test_append_idempotence_matches_whole_lines_only(tmp_path):
-    plan = plan_of(
+    root = write_project(
         tmp_path,
         {
-            "01_a.md": block("text path=req.txt", "types-redis\nfastapi\n"),
-            "02_b.md": block("text path=req.txt mode=append", "redis\n")
+            "01_b.md": block("text path=req.txt mode=append", "redis\n")
             + block("text path=req.txt mode=append", "api\n"),
         },
     )
-    assert step_files(plan, "02") == {"req.txt": "types-redis\nfastapi\nredis\napi\n"}
+    wset = load_set(root, "demo")
+    again = make_plan("demo", wset.steps(), base={"req.txt": "types-redis\nfastapi\n"})
+    assert again.steps[0].files["req.txt"].content == b"types-redis\nfastapi\nredis\napi\n"
 
 
 @pytest.mark.parametrize(

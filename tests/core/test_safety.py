@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from runner import operations, transaction
+from runner import build, transaction
 from runner.errors import LockError, PathError
 from runner.paths import clean_target, confined
 from runner.transaction import locked, write_atomic
@@ -263,7 +263,7 @@ def test_lock_is_exclusive(tmp_path):
 
 def test_second_build_fails_clearly_while_locked(tmp_path, monkeypatch):
     root = standard_project(tmp_path)
-    monkeypatch.setattr(operations, "locked", functools.partial(transaction.locked, wait=0.2))
+    monkeypatch.setattr(build, "locked", functools.partial(transaction.locked, wait=0.2))
     lock_file = root / ".wf" / "demo.lock"
     with locked(lock_file, wait=1):
         result = wf(root, "build")

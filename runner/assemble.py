@@ -1,0 +1,166 @@
+"""Assemble projects from steps: ``export`` a standalone project, ``apply`` one step
+to an existing project. Both plan in memory, check every action, then write."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from runner.build import write_action
+from runner.errors import ConflictError, WfError
+from runner.plan import PlannedFile, make_plan
+from runner.project import WorkflowSet
+from runner.transaction import Action, Transaction
+
+
+@dataclass
+class ExportResult:
+    target: Path
+    files: list[PlannedFile]
+    written: list[str]
+    committed: str | None = None
+
+
+def export(
+    wset: WorkflowSet,
+    target: Path,
+    selectors: tuple[str, ...] = (),
+    overrides: Mapping[str, Any] | None = None,
+    git_init: bool = False,
+    force: bool = False,
+) -> ExportResult:
+    """Write the project assembled from the chosen steps into ``target``."""
+    chosen = wset.select(selectors)
+    plan = make_plan(wset.name, wset.steps(chosen), wset.vars, overrides)
+    files = list(plan.assembled().values())
+    _check_export_target(target, force)
+    actions: list[Action] = [
+        write_action(planned.path, planned, existing)
+        for planned in files
+        if (existing := _read(target / planned.path)) != planned.content
+    ]
+    transaction = Transaction(target, actions)
+    transaction.check(force)
+    try:
+        target.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise WfError(f"cannot create {target}: {exc.strerror}") from exc
+    transaction.run()
+    result = ExportResult(target, files, [a.rel for a in actions])
+    if git_init:
+        from runner.gitops import init_and_commit
+
+        steps = ", ".join(s.number for s in chosen)
+        result.committed = init_and_commit(target, f"Initial project from wf steps {steps}")
+    return result
+
+
+def _check_export_target(target: Path, force: bool) -> None:
+    for parent in (target, *target.parents):
+        if parent.exists() and not parent.is_dir():
+            raise WfError(f"cannot export to {target}: {parent} is a file")
+    if target.is_dir() and any(target.iterdir()) and not force:
+        raise ConflictError(
+            f"{target} is not empty; export into a new folder, or use --force to overwrite"
+        )
+
+
+@dataclass
+class ApplyResult:
+    target: Path
+    actions: list[Action]
+    kept: list[str]  # skeleton files the user already has
+
+
+def apply(
+    wset: WorkflowSet,
+    selector: str,
+    target: Path,
+    overrides: Mapping[str, Any] | None = None,
+    force: bool = False,
+    dry_run: bool = False,
+) -> ApplyResult:
+    """Apply one step to an existing project: patches and appends build on its files.
+
+    The step is planned once from the documents to learn which files it touches, then
+    again on top of the project's own versions of those files.
+    """
+    if not target.is_dir():
+        raise WfError(f"{target} is not a folder; apply needs an existing project")
+    chosen = wset.select([selector])
+    if len(chosen) != 1:
+        raise WfError(f"apply takes exactly one step, {selector!r} selects {len(chosen)}")
+    upto = [s for s in wset.step_files if int(s.number) <= int(chosen[0].number)]
+    touched = make_plan(wset.name, wset.steps(upto), wset.vars, overrides).steps[-1].files
+    base = _ProjectFiles(target, touched)
+    step_plan = make_plan(wset.name, wset.steps(chosen), wset.vars, overrides, base.text).steps[0]
+    actions, kept = _apply_actions(step_plan.files.values(), target, base)
+    transaction = Transaction(target, actions)
+    transaction.check(force)
+    if not dry_run:
+        transaction.run()
+    return ApplyResult(target, actions, kept)
+
+
+class _ProjectFiles:
+    """The project's versions of the files a step touches, as LF text for planning.
+
+    Files with CRLF line endings are remembered so they are written back with CRLF;
+    a file that is not UTF-8 text cannot be patched or appended to safely.
+    """
+
+    def __init__(self, target: Path, paths: Iterable[str]) -> None:
+        self.text: dict[str, str] = {}
+        self.crlf: set[str] = set()
+        self.binary: set[str] = set()
+        for path in paths:
+            data = _read(target / path)
+            if data is None:
+                continue
+            try:
+                text = data.decode("utf-8")
+            except UnicodeDecodeError:
+                self.binary.add(path)
+                continue
+            if "\r\n" in text:
+                self.crlf.add(path)
+                text = text.replace("\r\n", "\n")
+            self.text[path] = text
+
+
+def _apply_actions(
+    files: Iterable[PlannedFile], target: Path, base: _ProjectFiles
+) -> tuple[list[Action], list[str]]:
+    actions: list[Action] = []
+    kept: list[str] = []
+    for planned in sorted(files, key=lambda f: f.path):
+        if planned.path in base.crlf:
+            planned = _with_content(planned, planned.content.replace(b"\n", b"\r\n"))
+        existing = _read(target / planned.path)
+        if existing == planned.content:
+            continue
+        if existing is not None and planned.skeleton:
+            kept.append(planned.path)
+            continue
+        conflict = None
+        if planned.path in base.binary:
+            conflict = "is not UTF-8 text, so this step cannot build on it"
+        elif existing is not None and not planned.derived:
+            conflict = "exists with different content"
+        actions.append(write_action(planned.path, planned, existing, conflict))
+    return actions, kept
+
+
+def _with_content(planned: PlannedFile, content: bytes) -> PlannedFile:
+    from dataclasses import replace
+
+    return replace(planned, content=content)
+
+
+def _read(path: Path) -> bytes | None:
+    try:
+        return path.read_bytes() if path.is_file() else None
+    except OSError as exc:
+        raise WfError(f"cannot read {path}: {exc.strerror}") from exc

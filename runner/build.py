@@ -1,0 +1,207 @@
+"""Regenerate ``sdlc/<set>/`` from the documents, and compare the two (verify).
+
+Pipeline: plan (in memory) -> compare with disk -> actions -> check every set's
+actions -> run them. Any error before the last stage means nothing is written.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from runner.discover import StepFile
+from runner.drift import HAND_EDITED, MANIFEST_STALE, ORPHANED, UNTRACKED, Difference, compare
+from runner.errors import DocumentError
+from runner.manifest import (
+    Entry,
+    manifest_path,
+    planned_entries,
+    read_manifest,
+    render_manifest,
+)
+from runner.plan import Plan, PlannedFile, make_plan
+from runner.project import WorkflowSet, cache_dir
+from runner.transaction import Action, DeleteFile, Transaction, WriteFile, locked, write_atomic
+
+
+@dataclass
+class SetState:
+    """A set's plan compared with its output folder."""
+
+    wset: WorkflowSet
+    plan: Plan
+    differences: list[Difference]
+    owned: dict[str, Entry]  # the manifest on disk
+
+
+def plan_set(wset: WorkflowSet, chosen: list[StepFile] | None = None) -> Plan:
+    """Plan the chosen steps (default: all) from the set's documents."""
+    return make_plan(wset.name, wset.steps(chosen), wset.vars)
+
+
+def state(wset: WorkflowSet, force: bool = False) -> SetState:
+    """Plan every step of the set and compare the result with ``sdlc/<set>/``.
+
+    With ``force`` a damaged manifest counts as empty, so a build can replace it.
+    """
+    plan = plan_set(wset)
+    manifest = render_manifest(wset.name, planned_entries(plan, wset.root))
+    try:
+        owned = read_manifest(wset.out_dir)
+    except DocumentError:
+        if not force:
+            raise
+        owned = {}
+    differences = compare(plan.outputs(), wset.root, wset.out_dir, owned, manifest)
+    return SetState(wset, plan, differences, owned)
+
+
+@dataclass
+class BuildResult:
+    wset: WorkflowSet
+    actions: list[Action] = field(default_factory=list)
+    untracked: list[str] = field(default_factory=list)
+    manifest: bytes | None = None  # the new manifest, when it changes
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.actions) or self.manifest is not None
+
+
+def build(
+    sets: list[WorkflowSet],
+    selectors: tuple[str, ...] = (),
+    force: bool = False,
+    dry_run: bool = False,
+) -> list[BuildResult]:
+    """Regenerate the selected steps' folders (default: all) of every set.
+
+    Every set is planned and checked before the first file is written.
+    """
+    with _locked(sets):
+        results = [_prepare(wset, selectors, force) for wset in sets]
+        if not dry_run:
+            for result in results:
+                _run(result)
+        return results
+
+
+@contextlib.contextmanager
+def _locked(sets: list[WorkflowSet]) -> Iterator[None]:
+    with contextlib.ExitStack() as stack:
+        for wset in sorted(sets, key=lambda s: s.name):
+            stack.enter_context(locked(cache_dir(wset.root) / f"{wset.name}.lock"))
+        yield
+
+
+def _prepare(wset: WorkflowSet, selectors: tuple[str, ...], force: bool) -> BuildResult:
+    current = state(wset, force)
+    # Building everything also cleans folders of steps that were deleted or renamed.
+    chosen_steps = wset.select(selectors)
+    prefixes = tuple(f"{s.number}-{s.id}/" for s in chosen_steps) if selectors else ("",)
+    chosen = [d for d in current.differences if d.key.startswith(prefixes)]
+    result = BuildResult(wset, untracked=[d.key for d in chosen if _is_stray(d)])
+    result.actions = [a for d in chosen if (a := _action(d)) is not None]
+    Transaction(wset.out_dir, result.actions).check(force)
+    manifest = _merged_manifest(current, prefixes)
+    if manifest != _read(manifest_path(wset.out_dir)):
+        result.manifest = manifest
+    return result
+
+
+def _run(result: BuildResult) -> None:
+    out_dir = result.wset.out_dir
+    Transaction(out_dir, result.actions).run()
+    if result.manifest is not None:
+        write_atomic(manifest_path(out_dir), result.manifest, durable=True)
+
+
+def _is_stray(difference: Difference) -> bool:
+    """A file in sdlc/ that no document produces and wf never wrote: left alone."""
+    return difference.kind == UNTRACKED and difference.planned is None
+
+
+def _action(difference: Difference) -> Action | None:
+    """What build does about one difference (``None``: leave it alone)."""
+    planned = difference.planned
+    if difference.kind == MANIFEST_STALE or _is_stray(difference):
+        return None
+    if difference.kind == ORPHANED:
+        conflict = "edited by hand, and no document produces it any more"
+        return DeleteFile(difference.key, conflict if difference.edited else None)
+    assert planned is not None
+    conflict = {
+        HAND_EDITED: "edited by hand since wf wrote it",
+        UNTRACKED: "exists but was not written by wf",
+    }.get(difference.kind)
+    return write_action(difference.key, planned, difference.disk, conflict)
+
+
+def write_action(
+    rel: str, planned: PlannedFile, existing: bytes | None, conflict: str | None = None
+) -> WriteFile:
+    """Write ``planned`` at ``rel``; errors about it point at its first block."""
+    kind = "create" if existing is None else "update"
+    source = planned.sources[0] if planned.sources else None
+    return WriteFile(rel, planned.content, planned.executable, kind, conflict, source)
+
+
+def _merged_manifest(current: SetState, prefixes: tuple[str, ...]) -> bytes:
+    """Planned entries for the rebuilt folders, the old ones for every other folder."""
+    planned = planned_entries(current.plan, current.wset.root)
+    kept = {k: e for k, e in current.owned.items() if not k.startswith(prefixes)}
+    rebuilt = {k: e for k, e in planned.items() if k.startswith(prefixes)}
+    return render_manifest(current.wset.name, kept | rebuilt)
+
+
+def _read(path: Path) -> bytes | None:
+    return path.read_bytes() if path.is_file() else None
+
+
+@dataclass
+class Verification:
+    """How each set's ``sdlc/`` differs from its documents (and, optionally, git)."""
+
+    differences: dict[str, list[Difference]]
+    uncommitted: dict[str, list[tuple[str, str]]]  # set -> (git status, path)
+
+    @property
+    def ok(self) -> bool:
+        return not any(self.differences.values()) and not any(self.uncommitted.values())
+
+
+def verify(sets: list[WorkflowSet], committed: bool = False) -> Verification:
+    """Regenerate in memory and compare with disk; with ``committed``, also with git HEAD."""
+    differences = {wset.name: state(wset).differences for wset in sets}
+    uncommitted: dict[str, list[tuple[str, str]]] = {}
+    if committed:
+        from runner.gitops import uncommitted as git_uncommitted
+
+        for wset in sets:
+            uncommitted[wset.name] = git_uncommitted(wset.root, f"sdlc/{wset.name}")
+    return Verification(differences, uncommitted)
+
+
+def commit_outputs(root: Path, set_names: list[str]) -> str | None:
+    """Commit each set's ``sdlc/`` where it differs from HEAD; the message names the steps."""
+    from runner.gitops import commit_paths, uncommitted
+
+    changed = {}
+    for name in set_names:
+        files = uncommitted(root, f"sdlc/{name}")
+        if files:
+            steps = sorted({_step_of(path, name) for _, path in files} - {""})
+            changed[name] = steps or ["manifest"]
+    if not changed:
+        return None
+    names = "; ".join(f"{name} steps {', '.join(steps)}" for name, steps in changed.items())
+    return commit_paths(root, [f"sdlc/{name}" for name in changed], f"wf build: regenerate {names}")
+
+
+def _step_of(path: str, set_name: str) -> str:
+    """The step number of a generated file's path (``…/sdlc/<set>/03-x/…`` -> ``03``)."""
+    _, _, below = path.partition(f"sdlc/{set_name}/")
+    folder, slash, _ = below.partition("/")
+    return folder.split("-", 1)[0] if slash else ""
