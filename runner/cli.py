@@ -396,7 +396,7 @@ def _checks(
         strict=strict,
         jobs=jobs or os.cpu_count() or 1,
         use_cache=not no_cache,
-        python=python or os.environ.get("WF_PYTHON") or None,
+        python=python,
     )
     progress = _progress(root) if fmt == "text" else None
     results: list[CheckResult] = []
@@ -404,14 +404,14 @@ def _checks(
         results += validate(wset, steps, options, since, progress).results
     ok = all(r.ok(strict) for r in results)
     if junit is not None:
-        write_atomic(junit, junit_xml(results, strict).encode("utf-8"))
+        write_atomic(junit, junit_xml(results, strict, root).encode("utf-8"))
     if fmt == "json":
         head = json_head or {}
         payload = {"ok": ok and not any(head.values()), **head}
-        payload["checks"] = results_json(results, strict)
+        payload["checks"] = results_json(results, strict, root)
         click.echo(report.dumps(payload))
     elif fmt == "github":
-        annotations = github_annotations(results, strict)
+        annotations = github_annotations(results, strict, root)
         if annotations:
             click.echo(annotations)
     else:

@@ -94,7 +94,10 @@ def select(steps: list[StepFile], selectors: tuple[str, ...] | list[str]) -> lis
         return list(steps)
     chosen: set[str] = set()
     for selector in selectors:
-        for part in filter(None, (p.strip() for p in selector.split(","))):
+        parts = [p.strip() for p in selector.split(",") if p.strip()]
+        if not parts:
+            raise SelectionError(f"{selector!r} names no step")
+        for part in parts:
             chosen.update(s.number for s in _match(steps, part))
     return [s for s in steps if s.number in chosen]
 

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from runner.checks import SERVICE_KINDS as SERVICES
 from runner.discover import StepFile
 from runner.errors import DocumentError
 from runner.model import Block, CheckSpec, Source, Step
@@ -22,7 +23,6 @@ if TYPE_CHECKING:
     import yaml
 
 MODES = ("write", "append", "patch")
-SERVICES = ("postgres", "redis", "s3")
 TARGET_KEYS = ("path", "file", "filename", "title")
 CHECK_KEYS = ("name", "needs", "timeout", "expect_exit", "expect_output")
 DISPLAY_KEYS = ("linenums", "hl_lines", "id", "class")

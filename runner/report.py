@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from runner.checks import escape_data, escape_property
 from runner.drift import HAND_EDITED, MANIFEST_STALE, ORPHANED, UNTRACKED, Difference
 from runner.model import Step
 
@@ -102,26 +103,21 @@ def verification_github(result: Verification) -> str:
     for set_name, differences in result.differences.items():
         for d in differences:
             message = f"{d.kind}: sdlc/{set_name}/{d.key} - fix: {fix_for(d, set_name)}"
-            file, _, line = d.owners[0].rpartition(":") if d.owners else ("", "", "")
-            where = f"file={_prop(file)},line={line}" if d.owners else _file(set_name, d.key)
-            lines.append(f"::error {where},title=wf drift::{_data(message)}")
+            lines.append(f"::error {_where(set_name, d)},title=wf drift::{escape_data(message)}")
     for files in result.uncommitted.values():
         for status, path in files:
             message = f"generated file differs from git HEAD (git status {status}); commit it"
-            lines.append(f"::error file={_prop(path)},title=wf not committed::{_data(message)}")
+            where = f"file={escape_property(path)}"
+            lines.append(f"::error {where},title=wf not committed::{escape_data(message)}")
     return "".join(line + "\n" for line in lines)
 
 
-def _file(set_name: str, key: str) -> str:
-    return f"file={_prop(f'sdlc/{set_name}/{key}')}"
-
-
-def _data(text: str) -> str:
-    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
-
-
-def _prop(text: str) -> str:
-    return _data(text).replace(":", "%3A").replace(",", "%2C")
+def _where(set_name: str, difference: Difference) -> str:
+    """The Markdown line that owns the file, or the file itself when no block does."""
+    if not difference.owners:
+        return f"file={escape_property(f'sdlc/{set_name}/{difference.key}')}"
+    file, _, line = difference.owners[0].rpartition(":")
+    return f"file={escape_property(file)},line={line}"
 
 
 def dumps(data: Any) -> str:

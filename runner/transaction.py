@@ -10,6 +10,7 @@ import contextlib
 import fcntl
 import os
 import re
+import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -54,7 +55,7 @@ class DeleteFile:
 Action = WriteFile | DeleteFile
 
 
-TEMP_FILE = re.compile(r"^\..+\.wf-\d+\.tmp$")  # the temporary files of write_atomic
+TEMP_FILE = re.compile(r"^\..+\.wf-\d+-\d+\.tmp$")  # the temporary files of write_atomic
 
 
 @dataclass
@@ -128,7 +129,7 @@ def write_atomic(
     The rename makes the write atomic against a killed run; ``durable`` also fsyncs,
     for the manifest, so a power loss cannot leave it pointing at lost content.
     """
-    temp = path.with_name(f".{path.name}.wf-{os.getpid()}.tmp")
+    temp = temp_path(path)
     mode = 0o755 if executable else 0o644
     try:
         descriptor = _create(temp, path.parent, mode)
@@ -142,6 +143,11 @@ def write_atomic(
     except BaseException:
         temp.unlink(missing_ok=True)
         raise
+
+
+def temp_path(path: Path) -> Path:
+    """Where ``write_atomic`` stages ``path``: unique per process and thread."""
+    return path.with_name(f".{path.name}.wf-{os.getpid()}-{threading.get_ident()}.tmp")
 
 
 def _create(temp: Path, folder: Path, mode: int) -> int:

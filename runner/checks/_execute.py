@@ -139,8 +139,9 @@ def run_command(
     Raises Interrupted when the run was stopped (``groups.kill_all``) meanwhile.
     """
     argv = ["bash", "-e", "-o", "pipefail", "-c", command]
-    if _supervisor() is not None:
-        return _run_supervised(argv, cwd, env, timeout, log_path, groups)
+    python = _supervisor()
+    if python is not None:
+        return _run_supervised(python, argv, cwd, env, timeout, log_path, groups)
     start = time.monotonic()
     with log_path.open("wb") as log:
         proc = groups.spawn(
@@ -179,6 +180,7 @@ def _supervisor() -> str | None:
 
 
 def _run_supervised(
+    python: str,
     argv: list[str],
     cwd: Path,
     env: Mapping[str, str],
@@ -190,9 +192,9 @@ def _run_supervised(
     status_read, status_write = os.pipe()
     try:
         with log_path.open("wb") as log:
-            supervisor = [_supervisor() or "python3", "-I", "-S", str(_SUPERVISOR)]
+            supervisor = [python, "-I", "-S", str(_SUPERVISOR), str(os.getpid()), f"{GRACE:g}"]
             proc = groups.spawn(
-                [*supervisor, str(os.getpid()), f"{GRACE:g}", str(status_write), *argv],
+                [*supervisor, str(status_write), *argv],
                 supervised=True,
                 cwd=cwd,
                 env=dict(env),

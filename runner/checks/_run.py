@@ -392,7 +392,7 @@ def judge(spec: CheckSpec, outcome: Outcome, duration: float) -> CheckResult:
     if outcome.timed_out:
         return result(
             "timeout",
-            f"timed out after {spec.timeout:g}s (process group killed); "
+            f"timed out after {spec.timeout:g}s (all its processes were ended); "
             "raise timeout= or make the command faster",
         )
     if outcome.exit_code != spec.expect_exit:

@@ -3,9 +3,7 @@ builds, all-or-nothing across sets, damaged caches and manifests, odd targets.""
 
 from __future__ import annotations
 
-import os
-
-from runner.transaction import write_atomic
+from runner.transaction import temp_path, write_atomic
 
 from .helpers import block, snapshot, standard_project, wf, write_project
 
@@ -147,7 +145,16 @@ def test_atomic_write_never_follows_a_planted_temporary_link(tmp_path):
     outside.write_text("precious\n")
     target = tmp_path / "out" / "file.txt"
     target.parent.mkdir()
-    (target.parent / f".file.txt.wf-{os.getpid()}.tmp").symlink_to(outside)
+    temp_path(target).symlink_to(outside)
     write_atomic(target, b"new\n")
     assert target.read_bytes() == b"new\n"
     assert outside.read_text() == "precious\n"
+
+
+def test_a_selector_naming_nothing_is_an_input_error(tmp_path):
+    root = standard_project(tmp_path)
+    for selector in (",", "", " , "):
+        result = wf(root, "build", selector)
+        assert result.exit_code == 2, selector
+        assert "names no step" in result.stderr
+    assert not (root / "sdlc").exists()

@@ -338,11 +338,11 @@ def test_apply_through_a_symlink_writes_nothing_outside(tmp_path):
 def test_temporary_file_of_a_killed_run_is_cleaned_by_the_next_build(tmp_path):
     root = standard_project(tmp_path)
     assert wf(root, "build").exit_code == 0
-    leftover = root / "sdlc" / "demo" / "02-routes" / "app" / ".routes.py.wf-4242.tmp"
+    leftover = root / "sdlc" / "demo" / "02-routes" / "app" / ".routes.py.wf-4242-7.tmp"
     leftover.write_bytes(b"from fastapi import Ap")  # a write cut short by SIGKILL
     result = wf(root, "verify")
     assert result.exit_code == 1
-    assert ".routes.py.wf-4242.tmp" in result.output
+    assert ".routes.py.wf-4242-7.tmp" in result.output
     assert wf(root, "build").exit_code == 0
     assert not leftover.exists()
     assert wf(root, "verify").exit_code == 0
