@@ -111,12 +111,16 @@ def _match(steps: list[StepFile], part: str) -> list[StepFile]:
         low, high = (int(x) for x in part.split("-"))
         if low > high:
             raise SelectionError(f"empty step range {part!r}: {low} > {high}")
-        found = [s for n, s in by_number.items() if low <= n <= high]
-        if found:
-            return found
+        missing = [str(n).zfill(2) for n in (low, high) if n not in by_number]
+        if not missing:  # both ends must exist, so a typo cannot silently select less
+            return [s for n, s in by_number.items() if low <= n <= high]
+        raise SelectionError(f"step range {part!r}: no step {missing[0]}; steps: {_known(steps)}")
     else:
         ids = {s.id: s for s in steps} | {s.slug: s for s in steps}
         if part in ids:
             return [ids[part]]
-    known = ", ".join(f"{s.number} ({s.id})" for s in steps) or "none"
-    raise SelectionError(f"no step matches {part!r}; steps: {known}")
+    raise SelectionError(f"no step matches {part!r}; steps: {_known(steps)}")
+
+
+def _known(steps: list[StepFile]) -> str:
+    return ", ".join(f"{s.number} ({s.id})" for s in steps) or "none"

@@ -245,7 +245,7 @@ def _run_all(
     cache: ResultCache,
     report: _Reporter,
 ) -> list[CheckResult]:
-    run_root = _fresh_run_root(options.cache_dir)
+    run_root = _fresh_run_root()
     groups = ProcessGroups()
     results: list[CheckResult | None] = [None] * len(plans)
     try:
@@ -298,10 +298,20 @@ def _termination_as_interrupt() -> Iterator[None]:
             signal.signal(sig, previous)
 
 
-def _fresh_run_root(cache_dir: Path) -> Path:
-    """``<cache_dir>/run/<pid>-<random>``; leftovers of dead processes are removed."""
-    parent = cache_dir / "run"
-    parent.mkdir(parents=True, exist_ok=True)
+def run_parent() -> Path:
+    """``<tmp>/wf-run-<uid>``: where check workspaces live.
+
+    Outside the project on purpose: inside it they would sit in a git-ignored folder
+    (``.wf/``), and tools that honour ``.gitignore`` - ruff, for one - would skip every
+    file and pass without checking anything; ``git`` would see the outer repository.
+    """
+    return Path(tempfile.gettempdir()) / f"wf-run-{os.getuid()}"
+
+
+def _fresh_run_root() -> Path:
+    """``<run_parent>/<pid>-<random>``; leftovers of dead processes are removed."""
+    parent = run_parent()
+    parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     for entry in parent.iterdir():
         pid = entry.name.split("-", 1)[0]
         if pid.isdigit() and not _alive(int(pid)):

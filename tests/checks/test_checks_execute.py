@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import os
 import signal
 import subprocess
 import sys
@@ -13,7 +14,16 @@ import pytest
 
 from runner.checks import CheckResult, run_checks
 from runner.checks._execute import GRACE, Interrupted, ProcessGroups
+from runner.checks._run import run_parent
 from runner.errors import CheckSetupError
+
+
+def own_workspaces() -> list[Path]:
+    """Workspaces this test process left behind (other runs may share the parent)."""
+    parent = run_parent()
+    if not parent.is_dir():
+        return []
+    return [p for p in parent.iterdir() if p.name.startswith(f"{os.getpid()}-")]
 
 
 def test_passing_check_runs_in_workspace_with_the_files(make_job, options):
@@ -25,7 +35,7 @@ def test_passing_check_runs_in_workspace_with_the_files(make_job, options):
     assert not result.cached
     workspace = Path(result.output.strip())
     assert workspace.name == "workspace"
-    assert options.cache_dir / "run" in workspace.parents
+    assert run_parent() in workspace.parents
     assert not workspace.exists()  # removed after the run
 
 
@@ -125,7 +135,7 @@ def test_checks_run_in_parallel_in_private_workspaces(make_job, options):
     elapsed = time.monotonic() - start
     assert [r.status for r in results] == ["passed"] * 3, [r.output for r in results]
     assert elapsed < 2.5, f"3 x 1 s checks with jobs=3 took {elapsed:.1f}s"
-    assert list((options.cache_dir / "run").iterdir()) == []
+    assert own_workspaces() == []
 
 
 def test_each_check_has_its_own_tmpdir(make_job, options):
@@ -133,7 +143,7 @@ def test_each_check_has_its_own_tmpdir(make_job, options):
     [result] = run_checks([job], options)
     assert result.status == "passed"
     tmpdir = Path(result.output.strip())
-    assert options.cache_dir / "run" in tmpdir.parents
+    assert run_parent() in tmpdir.parents
     assert not tmpdir.exists()
 
 
@@ -205,7 +215,7 @@ def test_interrupted_run_kills_running_checks(make_job, options, tmp_path, pid_g
         run_checks(jobs, dataclasses.replace(options, jobs=2), progress)
     assert time.monotonic() - start < 5.0
     assert pid_gone(int(pidfile.read_text()))
-    assert list((options.cache_dir / "run").iterdir()) == []
+    assert own_workspaces() == []
 
 
 def test_stopped_process_groups_refuse_new_processes():
@@ -221,7 +231,7 @@ def test_read_only_leftovers_are_removed(make_job, options):
     job = make_job("mkdir -p ro/sub && touch ro/sub/f && chmod 500 ro/sub ro && chmod 400 ro/sub/f")
     [result] = run_checks([job], options)
     assert result.status == "passed"
-    assert list((options.cache_dir / "run").iterdir()) == []
+    assert own_workspaces() == []
 
 
 RUNNER_SCRIPT = """
@@ -260,4 +270,16 @@ def test_terminated_runner_kills_its_checks(tmp_path, pid_gone):
             runner.kill()
             runner.wait()
     assert pid_gone(int(pidfile.read_text()))
-    assert list((tmp_path / ".wf" / "run").iterdir()) == []
+    assert own_workspaces() == []
+
+
+def test_tools_honouring_gitignore_still_see_the_workspace(make_job, options, tmp_path):
+    # The project usually git-ignores .wf/; workspaces must not inherit that, or a
+    # linter that honours .gitignore would pass without reading a single file.
+    (tmp_path / ".gitignore").write_text(".wf/\n")
+    subprocess.run(["git", "init", "-q", str(tmp_path)], check=True)
+    ruff = Path(sys.executable).with_name("ruff")
+    job = make_job(f"{ruff} check --no-cache --select F401 .", {"app.py": b"import os\n"})
+    [result] = run_checks([job], options)
+    assert result.status == "failed", result.output
+    assert "F401" in result.output

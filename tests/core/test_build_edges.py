@@ -158,3 +158,11 @@ def test_a_selector_naming_nothing_is_an_input_error(tmp_path):
         assert result.exit_code == 2, selector
         assert "names no step" in result.stderr
     assert not (root / "sdlc").exists()
+
+
+def test_a_range_must_start_and_end_at_existing_steps(tmp_path):
+    root = standard_project(tmp_path)
+    result = wf(root, "export", str(tmp_path / "out"), "--steps", "01-07")
+    assert result.exit_code == 2
+    assert "no step 07" in result.stderr
+    assert not (tmp_path / "out").exists()
