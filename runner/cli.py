@@ -20,6 +20,7 @@ from runner import __version__
 from runner.errors import WfError
 
 if TYPE_CHECKING:
+    from runner.build import BuildResult
     from runner.checks import CheckResult
     from runner.project import WorkflowSet
 
@@ -238,7 +239,7 @@ def build(
         click.echo(f"git: committed {sha[:12]}" if sha else "git: nothing to commit")
 
 
-def _report_build(result: Any, dry_run: bool) -> None:
+def _report_build(result: BuildResult, dry_run: bool) -> None:
     name = result.wset.name
     prefix = "would " if dry_run else ""
     for action in result.actions:
