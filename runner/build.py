@@ -104,7 +104,8 @@ def _prepare(wset: WorkflowSet, selectors: tuple[str, ...], force: bool) -> Buil
     chosen = [d for d in current.differences if d.key.startswith(prefixes)]
     result = BuildResult(wset, untracked=[d.key for d in chosen if _is_stray(d)])
     result.actions = [a for d in chosen if (a := _action(d)) is not None]
-    Transaction(wset.out_dir, result.actions).check(force)
+    hint = "keep your changes in the documents, or rerun with --force to discard them"
+    Transaction(wset.out_dir, result.actions).check(force, hint)
     manifest = _merged_manifest(current, prefixes)
     if manifest != _read(manifest_path(wset.out_dir)):
         result.manifest = manifest

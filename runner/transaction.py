@@ -68,9 +68,10 @@ class Transaction:
     def conflicts(self) -> list[Action]:
         return [a for a in self.actions if a.conflict]
 
-    def check(self, force: bool) -> None:
+    def check(self, force: bool, hint: str = "rerun with --force to overwrite them") -> None:
         """Refuse, before any write: a path leaving ``root`` through a symlink; a folder or
-        file standing in the way; and, unless ``force``, an action that would lose work."""
+        file standing in the way; and, unless ``force``, an action that would lose work
+        (the error ends with ``hint``: what the user can do about it)."""
         resolved: dict[Path, Path] = {}
         for action in self.actions:
             confined(self.root, action.rel, getattr(action, "source", None), resolved)
@@ -79,9 +80,7 @@ class Transaction:
         if conflicts and not force:
             lines = "\n".join(f"  {a.rel}: {a.conflict}" for a in conflicts)
             raise ConflictError(
-                f"refusing to overwrite {len(conflicts)} file(s) changed outside wf:\n{lines}\n"
-                "keep your changes in the documents, or rerun with --force to discard them",
-                self.root,
+                f"refusing to overwrite {len(conflicts)} file(s):\n{lines}\n{hint}", self.root
             )
 
     def run(self) -> None:
