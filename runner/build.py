@@ -13,9 +13,9 @@ from pathlib import Path
 
 from runner.discover import StepFile
 from runner.drift import HAND_EDITED, MANIFEST_STALE, ORPHANED, UNTRACKED, Difference, compare
-from runner.errors import DocumentError
 from runner.manifest import (
     Entry,
+    OnDisk,
     manifest_path,
     planned_entries,
     read_manifest,
@@ -33,7 +33,8 @@ class SetState:
     wset: WorkflowSet
     plan: Plan
     differences: list[Difference]
-    owned: dict[str, Entry]  # the manifest on disk
+    owned: OnDisk  # the manifest on disk
+    planned: dict[str, Entry]  # the manifest entries the plan calls for
 
 
 def plan_set(wset: WorkflowSet, chosen: list[StepFile] | None = None) -> Plan:
@@ -47,15 +48,11 @@ def state(wset: WorkflowSet, force: bool = False) -> SetState:
     With ``force`` a damaged manifest counts as empty, so a build can replace it.
     """
     plan = plan_set(wset)
-    manifest = render_manifest(wset.name, planned_entries(plan, wset.root))
-    try:
-        owned = read_manifest(wset.out_dir)
-    except DocumentError:
-        if not force:
-            raise
-        owned = {}
+    planned = planned_entries(plan, wset.root)
+    owned = read_manifest(wset.out_dir, damaged_is_empty=force)
+    manifest = render_manifest(wset.name, planned)
     differences = compare(plan.outputs(), wset.root, wset.out_dir, owned, manifest)
-    return SetState(wset, plan, differences, owned)
+    return SetState(wset, plan, differences, owned, planned)
 
 
 @dataclass
@@ -107,7 +104,7 @@ def _prepare(wset: WorkflowSet, selectors: tuple[str, ...], force: bool) -> Buil
     hint = "keep your changes in the documents, or rerun with --force to discard them"
     Transaction(wset.out_dir, result.actions).check(force, hint)
     manifest = _merged_manifest(current, prefixes)
-    if manifest != _read(manifest_path(wset.out_dir)):
+    if manifest != current.owned.raw:
         result.manifest = manifest
     return result
 
@@ -151,14 +148,9 @@ def write_action(
 
 def _merged_manifest(current: SetState, prefixes: tuple[str, ...]) -> bytes:
     """Planned entries for the rebuilt folders, the old ones for every other folder."""
-    planned = planned_entries(current.plan, current.wset.root)
-    kept = {k: e for k, e in current.owned.items() if not k.startswith(prefixes)}
-    rebuilt = {k: e for k, e in planned.items() if k.startswith(prefixes)}
+    kept = {k: e for k, e in current.owned.entries.items() if not k.startswith(prefixes)}
+    rebuilt = {k: e for k, e in current.planned.items() if k.startswith(prefixes)}
     return render_manifest(current.wset.name, kept | rebuilt)
-
-
-def _read(path: Path) -> bytes | None:
-    return path.read_bytes() if path.is_file() else None
 
 
 @dataclass

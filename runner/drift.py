@@ -8,7 +8,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from runner.manifest import MANIFEST, Entry
+from runner.manifest import MANIFEST, Entry, OnDisk
 from runner.plan import PlannedFile
 from runner.transaction import TEMP_FILE
 
@@ -48,10 +48,11 @@ def compare(
     planned: dict[str, PlannedFile],
     root: Path,
     out_dir: Path,
-    manifest: dict[str, Entry],
+    owned: OnDisk,
     manifest_bytes: bytes,
 ) -> list[Difference]:
-    """Every way ``out_dir`` differs from the plan, in a stable order."""
+    """Every way ``out_dir`` differs from the plan (and its manifest), in a stable order."""
+    manifest = owned.entries
     differences = [
         d for key, f in planned.items() if (d := _planned(key, f, root, out_dir, manifest))
     ]
@@ -67,15 +68,9 @@ def compare(
         else:
             edited = data is None or _digest(data) != entry.sha256
             differences.append(Difference(ORPHANED, key, None, data, entry.sources, edited))
-    current = manifest_bytes_on_disk(out_dir)
-    if current != manifest_bytes:
-        differences.append(Difference(MANIFEST_STALE, MANIFEST, None, current))
+    if owned.raw != manifest_bytes:
+        differences.append(Difference(MANIFEST_STALE, MANIFEST, None, owned.raw))
     return differences
-
-
-def manifest_bytes_on_disk(out_dir: Path) -> bytes | None:
-    path = out_dir / MANIFEST
-    return path.read_bytes() if path.is_file() else None
 
 
 def _planned(

@@ -24,19 +24,41 @@ def manifest_path(out_dir: Path) -> Path:
     return out_dir / MANIFEST
 
 
-def read_manifest(out_dir: Path) -> dict[str, Entry]:
-    """Entries keyed by ``NN-slug/path``; an absent manifest means nothing is owned yet."""
+@dataclass(frozen=True)
+class OnDisk:
+    """The manifest file as found: its bytes (None when absent) and its entries."""
+
+    raw: bytes | None
+    entries: dict[str, Entry]
+
+
+def read_manifest(out_dir: Path, damaged_is_empty: bool = False) -> OnDisk:
+    """The manifest of ``out_dir``; an absent one means nothing is owned yet.
+
+    A damaged manifest is an error, or - with ``damaged_is_empty`` (``--force``) -
+    owns nothing, so a build can replace it.
+    """
     path = manifest_path(out_dir)
-    if not path.is_file():
+    raw = path.read_bytes() if path.is_file() else None
+    try:
+        return OnDisk(raw, _entries(raw, path))
+    except DocumentError:
+        if not damaged_is_empty:
+            raise
+        return OnDisk(raw, {})
+
+
+def _entries(raw: bytes | None, path: Path) -> dict[str, Entry]:
+    if raw is None:
         return {}
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        data = json.loads(raw.decode("utf-8"))
         files = data["files"]
         return {
             key: Entry(value["step"], value["sha256"], tuple(value["sources"]))
             for key, value in files.items()
         }
-    except (ValueError, KeyError, TypeError, AttributeError) as exc:
+    except (ValueError, KeyError, TypeError, AttributeError) as exc:  # ValueError: bad UTF-8 too
         raise DocumentError(
             f"manifest is damaged ({exc}); restore it from git or rebuild with --force", path
         ) from exc
