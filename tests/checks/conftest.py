@@ -40,37 +40,11 @@ def make_job() -> MakeJob:
 
 
 @pytest.fixture
-def base_env() -> dict[str, str]:
+def base_env(neutral_vars: tuple[str, ...]) -> dict[str, str]:
     """The test process environment without service URLs a developer may have set."""
-    env = dict(os.environ)
-    for var in (
-        "WF_POSTGRES_URL",
-        "DATABASE_URL",
-        "WF_REDIS_URL",
-        "REDIS_URL",
-        "WF_S3_ENDPOINT_URL",
-        "S3_ENDPOINT_URL",
-        "WF_PYTHON",
-        "CI",
-    ):
-        env.pop(var, None)
-    return env
+    return {k: v for k, v in os.environ.items() if k not in neutral_vars}
 
 
 @pytest.fixture
 def options(tmp_path: Path, base_env: dict[str, str]) -> CheckOptions:
     return CheckOptions(cache_dir=tmp_path / ".wf", jobs=4, env=base_env)
-
-
-def _pid_gone(pid: int) -> bool:
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return True
-    return stat.rsplit(")", 1)[-1].split()[0] in ("Z", "X")
-
-
-@pytest.fixture
-def pid_gone() -> Callable[[int], bool]:
-    """pid_gone(pid): the process does not exist, or is a zombie nobody reaped yet."""
-    return _pid_gone

@@ -18,15 +18,6 @@ from .util import check_block, run_json, step_doc, write_project
 WF = Path(sys.executable).parent / "wf"
 
 
-def gone(pid: int) -> bool:
-    """The process does not exist, or is a zombie that nobody reaped yet."""
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return True
-    return stat.rsplit(")", 1)[-1].split()[0] in ("Z", "X")
-
-
 def wait_until(predicate, timeout: float) -> bool:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -37,7 +28,7 @@ def wait_until(predicate, timeout: float) -> bool:
 
 
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
-def test_signal_stops_wf_check_and_its_grandchild(tmp_path, signum):
+def test_signal_stops_wf_check_and_its_grandchild(tmp_path, signum, pid_gone):
     pidfile = tmp_path / "sleep.pid"
     body = f"bash -c 'echo $$ > {pidfile}.tmp && mv {pidfile}.tmp {pidfile} && exec sleep 60'"
     doc = step_doc("Long", check_block(body, name="long-sleep"))
@@ -55,7 +46,7 @@ def test_signal_stops_wf_check_and_its_grandchild(tmp_path, signum):
     try:
         assert wait_until(pidfile.exists, 30), "the check never started"
         sleep_pid = int(pidfile.read_text())
-        assert not gone(sleep_pid)
+        assert not pid_gone(sleep_pid)
         time.sleep(0.2)  # let the runner settle into waiting for the check
         proc.send_signal(signum)
         start = time.monotonic()
@@ -64,12 +55,12 @@ def test_signal_stops_wf_check_and_its_grandchild(tmp_path, signum):
         assert proc.returncode != 0
         assert elapsed < 10, f"wf took {elapsed:.1f}s to stop"
         assert stderr.strip().splitlines() == ["wf: interrupted"], stderr
-        assert wait_until(lambda: gone(sleep_pid), 5), "the check's grandchild survived wf"
+        assert wait_until(lambda: pid_gone(sleep_pid), 5), "the check's grandchild survived wf"
     finally:
         if proc.poll() is None:
             proc.kill()
             proc.wait()
-        if sleep_pid is not None and not gone(sleep_pid):
+        if sleep_pid is not None and not pid_gone(sleep_pid):
             with contextlib.suppress(ProcessLookupError):
                 os.kill(sleep_pid, signal.SIGKILL)
 
@@ -79,7 +70,7 @@ def test_signal_stops_wf_check_and_its_grandchild(tmp_path, signum):
     [("sleep 30", "timeout"), ("true", "passed")],
     ids=["timed-out", "exited"],
 )
-def test_background_processes_of_a_check_do_not_outlive_it(tmp_path, tail, status):
+def test_background_processes_of_a_check_do_not_outlive_it(tmp_path, tail, status, pid_gone):
     pidfile = tmp_path / "bg.pid"
     body = f"sleep 60 &\necho $! > {pidfile}\n{tail}"
     doc = step_doc("Bg", check_block(body, name="bg", timeout=1))
@@ -89,8 +80,8 @@ def test_background_processes_of_a_check_do_not_outlive_it(tmp_path, tail, statu
     try:
         assert [c["status"] for c in report["checks"]] == [status]
         assert code == (0 if status == "passed" else 1)
-        assert wait_until(lambda: gone(bg_pid), 5), "a background process outlived its check"
+        assert wait_until(lambda: pid_gone(bg_pid), 5), "a background process outlived its check"
     finally:
-        if not gone(bg_pid):
+        if not pid_gone(bg_pid):
             with contextlib.suppress(ProcessLookupError):
                 os.kill(bg_pid, signal.SIGKILL)
