@@ -6,6 +6,7 @@ from uuid import UUID
 from fastapi import APIRouter, Depends, Query, status
 
 from app.api.deps import SessionDep, UnitOfWorkDep
+from app.api.guards import require_writer
 from app.domain.schemas.product import (
     ProductCreate,
     ProductListParams,
@@ -29,7 +30,11 @@ def get_product_service(
 ServiceDep = Annotated[ProductService, Depends(get_product_service)]
 
 
-@router.post("", status_code=status.HTTP_201_CREATED)
+@router.post(
+    "",
+    status_code=status.HTTP_201_CREATED,
+    dependencies=[Depends(require_writer)],
+)
 async def create_product(
     payload: ProductCreate,
     service: ServiceDep,
@@ -56,7 +61,10 @@ async def get_product(
     return ProductRead.model_validate(product)
 
 
-@router.patch("/{product_id}")
+@router.patch(
+    "/{product_id}",
+    dependencies=[Depends(require_writer)],
+)
 async def update_product(
     product_id: UUID,
     payload: ProductUpdate,
@@ -66,7 +74,11 @@ async def update_product(
     return ProductRead.model_validate(product)
 
 
-@router.delete("/{product_id}", status_code=status.HTTP_204_NO_CONTENT)
+@router.delete(
+    "/{product_id}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    dependencies=[Depends(require_writer)],
+)
 async def delete_product(
     product_id: UUID,
     service: ServiceDep,

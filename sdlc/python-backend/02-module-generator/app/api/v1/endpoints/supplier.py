@@ -6,6 +6,7 @@ from uuid import UUID
 from fastapi import APIRouter, Depends, Query, status
 
 from app.api.deps import SessionDep, UnitOfWorkDep
+from app.api.guards import require_writer
 from app.domain.schemas.supplier import (
     SupplierCreate,
     SupplierListParams,
@@ -29,7 +30,11 @@ def get_supplier_service(
 ServiceDep = Annotated[SupplierService, Depends(get_supplier_service)]
 
 
-@router.post("", status_code=status.HTTP_201_CREATED)
+@router.post(
+    "",
+    status_code=status.HTTP_201_CREATED,
+    dependencies=[Depends(require_writer)],
+)
 async def create_supplier(
     payload: SupplierCreate,
     service: ServiceDep,
@@ -56,7 +61,10 @@ async def get_supplier(
     return SupplierRead.model_validate(supplier)
 
 
-@router.patch("/{supplier_id}")
+@router.patch(
+    "/{supplier_id}",
+    dependencies=[Depends(require_writer)],
+)
 async def update_supplier(
     supplier_id: UUID,
     payload: SupplierUpdate,
@@ -66,7 +74,11 @@ async def update_supplier(
     return SupplierRead.model_validate(supplier)
 
 
-@router.delete("/{supplier_id}", status_code=status.HTTP_204_NO_CONTENT)
+@router.delete(
+    "/{supplier_id}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    dependencies=[Depends(require_writer)],
+)
 async def delete_supplier(
     supplier_id: UUID,
     service: ServiceDep,
