@@ -224,10 +224,12 @@ def _parse_body(
     from markdown_it import MarkdownIt
     from mdit_py_plugins.admon import admon_plugin
 
+    from runner.tabbed import tabbed_plugin
+
     blocks: list[Block] = []
     checks: list[CheckSpec] = []
     heading = None
-    tokens = MarkdownIt("commonmark").use(admon_plugin).parse(body)
+    tokens = MarkdownIt("commonmark").use(admon_plugin).use(tabbed_plugin).parse(body)
     for index, token in enumerate(tokens):
         if heading is None and token.type == "heading_open" and token.tag == "h1":
             heading = tokens[index + 1].content.strip() or None
@@ -260,7 +262,18 @@ def parse_info(info: str, source: Source) -> FenceInfo:
         words = cleaned.split()
     for index, word in enumerate(words):
         _read_word(result, index, word, source)
+    if result.problem is None and any(_unbalanced(word) for word in words):
+        result.problem = (
+            f"malformed fence attributes {info.strip()!r}: unbalanced braces"
+            " (write them as {.python file=a.py} or python path=a.py)"
+        )
     return result
+
+
+def _unbalanced(word: str) -> bool:
+    """``script.py}}`` or ``{{.python``: braces of the info string, not of a value
+    (``app/{{ module }}.py`` is balanced and stays a template)."""
+    return word.count("{") != word.count("}")
 
 
 def _read_word(result: FenceInfo, index: int, word: str, source: Source) -> None:
@@ -352,13 +365,17 @@ def _attribute_target(attrs: dict[str, str], source: Source) -> str | None:
 
 def _block(info: FenceInfo, content: str, source: Source) -> Block | None:
     attrs, flags = info.attrs, info.flags
+    if info.problem is not None and _names_a_target(info):
+        raise DocumentError(info.problem, *_at(source))
     target = _attribute_target(attrs, source)
     stripped = 0
     if target is None:
         target, content, stripped = _first_line_target(content)
     if target is None:
         _no_typos(info, source)
-        misplaced = [k for k in (*CHECK_KEYS, "mode") if k in attrs] + sorted(flags)
+        # Other tools' attributes (Runme's name=, Entangled's mode=0755) leave an
+        # example an example; only wf's own target-only words need a target.
+        misplaced = [k for k in ("mode",) if attrs.get(k) in MODES] + sorted(flags)
         if misplaced:
             raise DocumentError(
                 f"{misplaced[0]!r} given on a block without a target (add path=...)", *_at(source)
@@ -382,6 +399,12 @@ def _block(info: FenceInfo, content: str, source: Source) -> Block | None:
         skeleton="skeleton" in flags,
         stripped=stripped,
     )
+
+
+def _names_a_target(info: FenceInfo) -> bool:
+    """The info string gives a target key, even one wrapped in stray braces (``{file=``)."""
+    keys = [*info.attrs, *(word for kind, word in info.unknown if kind == "attribute")]
+    return any(key.strip("{}") in TARGET_KEYS for key in keys)
 
 
 def _first_line_target(content: str) -> tuple[str | None, str, int]:

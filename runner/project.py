@@ -111,7 +111,7 @@ def _set_vars(config: Path) -> dict[str, Any]:
 def _parser_fingerprint() -> str:
     """Changes whenever the code that turns documents into ``Step`` objects changes."""
     digest = hashlib.sha256(__version__.encode())
-    for module in ("parse.py", "model.py", "discover.py"):
+    for module in ("parse.py", "tabbed.py", "model.py", "discover.py"):
         digest.update((Path(__file__).parent / module).read_bytes())
     return digest.hexdigest()
 

@@ -1,0 +1,166 @@
+"""Documents written for other tools read unchanged (issue 19): MkDocs Material content
+tabs, Runme cells, malformed pandoc attributes."""
+
+from __future__ import annotations
+
+import pytest
+
+from .helpers import block, line_of, md, snapshot, wf, write_project
+from .test_parse import parse, parse_error
+
+# --- MkDocs Material content tabs (pymdownx.tabbed) ------------------------------------
+
+TABS = md(
+    """
+    # Install
+
+    === "Python"
+
+        ```python title="app/main.py"
+        print("python")
+        ```
+
+    ===! "Shell"
+
+        Some prose in the tab.
+
+
+        ```sh title="scripts/run.sh"
+        echo shell
+        ```
+
+        - a list in the tab
+
+            ```text title="notes/deep.txt"
+            deep
+            ```
+
+    ===+ "Selected"
+        ```toml title="pyproject.toml"
+        [x]
+        ```
+
+    After the tabs, an indented block is code again:
+
+        ```python title="not/a/target.py"
+        nothing
+        ```
+    """
+)
+
+
+def test_blocks_inside_content_tabs_are_read(tmp_path):
+    step = parse(tmp_path, TABS)
+    assert [(b.target, b.content) for b in step.blocks] == [
+        ("app/main.py", 'print("python")\n'),
+        ("scripts/run.sh", "echo shell\n"),
+        ("notes/deep.txt", "deep\n"),
+        ("pyproject.toml", "[x]\n"),
+    ]
+    assert [b.source.line for b in step.blocks] == [
+        line_of(TABS, 'title="app/main.py"'),
+        line_of(TABS, 'title="scripts/run.sh"'),
+        line_of(TABS, 'title="notes/deep.txt"'),
+        line_of(TABS, 'title="pyproject.toml"'),
+    ]
+
+
+def test_content_tab_nested_in_an_admonition(tmp_path):
+    text = md(
+        """
+        !!! note "Files"
+
+            === "Linux"
+
+                ```sh path=install.sh
+                apt-get install x
+                ```
+        """
+    )
+    step = parse(tmp_path, text)
+    assert [(b.target, b.content) for b in step.blocks] == [("install.sh", "apt-get install x\n")]
+
+
+def test_content_tabs_build_end_to_end(tmp_path):
+    root = write_project(tmp_path, {"01_tabs.md": TABS})
+    result = wf(root, "build")
+    assert result.exit_code == 0, result.output + result.stderr
+    files = snapshot(root / "sdlc" / "demo" / "01-tabs")
+    assert files["app/main.py"] == b'print("python")\n'
+    assert "not/a/target.py" not in files
+
+
+def test_equals_without_a_quoted_title_is_prose(tmp_path):
+    text = "# T\n\n=== not a tab\n\n    ```python path=a.py\n    x\n    ```\n"
+    assert parse(tmp_path, text).blocks == ()
+
+
+# --- Runme cells and other tools' attributes on examples ----------------------------------
+
+
+@pytest.mark.parametrize(
+    "info",
+    [
+        "sh { name=update-brew }",
+        "sh {name=update-brew interactive=false}",
+        "bash { background=true closeTerminalOnSuccess=false cwd=.. name=serve }",
+        "sh { name=deploy timeout=3 }",
+        "{.python #helper mode=0755}",
+    ],
+)
+def test_foreign_attributes_leave_an_example_an_example(tmp_path, info):
+    text = "# Runme\n\n" + block(info, "brew update\n")
+    step = parse(tmp_path, text)
+    assert step.blocks == ()
+    assert step.checks == ()
+
+
+@pytest.mark.parametrize(
+    ("info", "word"), [("sh mode=append", "mode"), ("sh skeleton", "skeleton")]
+)
+def test_our_target_only_words_still_need_a_target(tmp_path, info, word):
+    error = parse_error(tmp_path, "# T\n\n" + block(info, "x\n"))
+    assert f"{word!r} given on a block without a target" in error.message
+    assert error.line == 3
+
+
+def test_a_block_with_a_target_stays_strict_about_foreign_words(tmp_path):
+    error = parse_error(tmp_path, "# T\n\n" + block("sh { name=setup path=setup.sh }", "echo\n"))
+    assert "'name' is only valid on a check block" in error.message
+
+
+# --- malformed attribute syntax --------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "info",
+    [
+        "{{.python file=script.py}}",
+        " {{.python file=script.py}}",
+        "{.python file=script.py",
+        "python file=script.py}",
+        "python {file=script.py}}",
+    ],
+)
+def test_malformed_braces_are_refused_at_the_fence(tmp_path, info):
+    text = "# T\n\nProse.\n\n" + block(info, "print(1)\n")
+    error = parse_error(tmp_path, text)
+    assert "malformed fence attributes" in error.message
+    assert error.line == 5
+
+
+def test_malformed_braces_write_nothing(tmp_path):
+    root = write_project(tmp_path, {"01_x.md": block("{{.python file=script.py}}", "x = 1\n")})
+    result = wf(root, "build")
+    assert result.exit_code == 2
+    assert "01_x.md:1: malformed fence attributes" in result.stderr
+    assert not (root / "sdlc").exists()
+
+
+def test_balanced_template_braces_in_a_value_stay_a_template(tmp_path):
+    text = "# T\n\n" + block('python path="app/{{ module }}.py" template', "x\n")
+    assert [b.target for b in parse(tmp_path, text).blocks] == ["app/{{ module }}.py"]
+
+
+def test_malformed_braces_on_an_example_are_left_alone(tmp_path):
+    assert parse(tmp_path, "# T\n\n" + block("{{< highlight go >}}", "x\n")).blocks == ()
