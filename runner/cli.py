@@ -209,6 +209,11 @@ def show(ctx: click.Context, step: str, set_name: str | None) -> None:
 @force_option
 @click.option("--dry-run", is_flag=True, help="Show what would change; write nothing.")
 @click.option("--commit", is_flag=True, help="git commit the regenerated sdlc/ tree afterwards.")
+@click.option(
+    "--fail-on-change",
+    is_flag=True,
+    help="Exit 1 when a file changed (a pre-commit hook: review, git add, commit again).",
+)
 @click.pass_context
 @handle_errors
 def build(
@@ -218,6 +223,7 @@ def build(
     force: bool,
     dry_run: bool,
     commit: bool,
+    fail_on_change: bool,
 ) -> None:
     """Regenerate sdlc/<set>/ from the documents (all steps, or the STEPS given).
 
@@ -232,11 +238,15 @@ def build(
         from runner.gitops import require_repository
 
         require_repository(project_root(ctx))
-    for result in build_job.build(sets, steps, force, dry_run):
+    results = build_job.build(sets, steps, force, dry_run)
+    for result in results:
         _report_build(result, dry_run)
     if commit and not dry_run:
         sha = build_job.commit_outputs(project_root(ctx), [wset.name for wset in sets])
         click.echo(f"git: committed {sha[:12]}" if sha else "git: nothing to commit")
+    if fail_on_change and any(result.changed for result in results):
+        click.echo("wf: sdlc/ was regenerated; review and stage it (git add sdlc)", err=True)
+        sys.exit(EXIT_FAIL)
 
 
 def _report_build(result: BuildResult, dry_run: bool) -> None:
