@@ -21,6 +21,7 @@ from runner.manifest import (
     read_manifest,
     render_manifest,
 )
+from runner.paths import inside_project
 from runner.plan import Plan, PlannedFile, make_plan
 from runner.project import WorkflowSet, cache_dir
 from runner.transaction import Action, DeleteFile, Transaction, WriteFile, locked, write_atomic
@@ -89,11 +90,13 @@ def build(
 def _locked(sets: list[WorkflowSet]) -> Iterator[None]:
     with contextlib.ExitStack() as stack:
         for wset in sorted(sets, key=lambda s: s.name):
-            stack.enter_context(locked(cache_dir(wset.root) / f"{wset.name}.lock"))
+            lock = inside_project(wset.root, cache_dir(wset.root) / f"{wset.name}.lock")
+            stack.enter_context(locked(lock))
         yield
 
 
 def _prepare(wset: WorkflowSet, selectors: tuple[str, ...], force: bool) -> BuildResult:
+    inside_project(wset.root, manifest_path(wset.out_dir))  # sdlc/, sdlc/<set>/ not links out
     current = state(wset, force)
     # Building everything also cleans folders of steps that were deleted or renamed.
     chosen_steps = wset.select(selectors)

@@ -78,3 +78,18 @@ def _real(folder: Path, cache: dict[Path, Path]) -> Path:
     if folder not in cache:
         cache[folder] = folder.resolve()
     return cache[folder]
+
+
+def inside_project(root: Path, path: Path) -> Path:
+    """``path`` (below the project ``root``), refusing one that symlinks place outside it.
+
+    ``sdlc/``, ``sdlc/<set>/`` and ``.wf/`` are written by wf; a link from any of them
+    (or from a folder or file inside them) to elsewhere would move those writes there.
+    """
+    real = path.resolve()
+    if not real.is_relative_to(root.resolve()):
+        raise PathError(
+            f"{path} leads outside the project (to {real}) through a symlink; "
+            "wf writes only inside the project: remove the link"
+        )
+    return path

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import pickle
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -12,9 +11,19 @@ from typing import Any
 
 from runner import __version__
 from runner.discover import SET_CONFIG, StepFile, find_sets, find_steps, select
-from runner.errors import DocumentError, SelectionError
+from runner.errors import DocumentError, PathError, SelectionError
 from runner.model import Step
 from runner.parse import decode_text, parse_step, read_text
+from runner.paths import inside_project
+from runner.stepcache import (
+    MAX_CACHE_BYTES,
+    decode_step,
+    encode_step,
+    machine_key,
+    read_regular,
+    seal,
+    unseal,
+)
 from runner.transaction import write_atomic
 
 CACHE_DIR = ".wf"
@@ -22,12 +31,16 @@ CACHE_DIR = ".wf"
 
 def cache_dir(root: Path) -> Path:
     """``<root>/.wf``: caches, venvs and locks; created with a ``.gitignore`` of ``*``
-    so it is never committed, whatever the project's own ignore rules say."""
-    folder = root / CACHE_DIR
-    ignore = folder / ".gitignore"
+    so it is never committed, whatever the project's own ignore rules say.
+
+    A ``.wf`` (or ``.wf/.gitignore``) that a symlink places outside the project is
+    refused (``PathError``): locks, caches and venvs would be written there.
+    """
+    folder = inside_project(root, root / CACHE_DIR)
+    ignore = inside_project(root, folder / ".gitignore")
     if not ignore.is_file():
         folder.mkdir(parents=True, exist_ok=True)
-        ignore.write_text("*\n", encoding="utf-8")
+        write_atomic(ignore, b"*\n")
     return folder
 
 
@@ -117,19 +130,33 @@ def _parser_fingerprint() -> str:
 
 
 def _parse_cached(root: Path, step_file: StepFile) -> Step:
-    """Parse a document, reusing the result stored for identical bytes at the same path."""
+    """Parse a document, reusing the result stored for identical bytes at the same path.
+
+    Cache files are JSON sealed with this user's key (``runner.stepcache``): one this
+    machine did not write - planted, committed, damaged - is a miss, never code run.
+    """
     raw = step_file.path.read_bytes()
     identity = f"{_parser_fingerprint()}\0{step_file.path}\0{step_file.number}\0{step_file.slug}\0"
     key = hashlib.sha256(identity.encode() + raw).hexdigest()
-    cache_file = root / CACHE_DIR / "parse" / f"{key}.pickle"
-    # Our own cache, keyed by content: any failure to load it (truncated, damaged, from
-    # another Python) is a cache miss, never an error - hence the broad catch.
-    with contextlib.suppress(Exception):
-        cached = pickle.loads(cache_file.read_bytes())
-        if isinstance(cached, Step):
-            return cached
+    secret = machine_key()
+    cache_file = root / CACHE_DIR / "parse" / f"{key}.json"
+    cached = _load_cached(root, cache_file, secret) if secret else None
+    if cached is not None:
+        return cached
     step = parse_step(step_file, decode_text(raw, step_file.path))
-    with contextlib.suppress(OSError):  # a read-only checkout still works, uncached
-        cache_dir(root)
-        write_atomic(cache_file, pickle.dumps(step))
+    payload = encode_step(step) if secret else None
+    if payload is not None and secret is not None:
+        # a read-only checkout, or a .wf/ that leads outside the project: uncached
+        with contextlib.suppress(OSError, PathError):
+            cache_dir(root)
+            write_atomic(inside_project(root, cache_file), seal(payload, secret))
     return step
+
+
+def _load_cached(root: Path, cache_file: Path, secret: bytes) -> Step | None:
+    try:
+        data = read_regular(inside_project(root, cache_file), MAX_CACHE_BYTES)
+    except (OSError, PathError):
+        return None  # absent, or not ours to read
+    payload = unseal(data, secret) if data is not None else None
+    return decode_step(payload) if payload is not None else None

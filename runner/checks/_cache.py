@@ -18,6 +18,7 @@ from pathlib import Path
 from runner.model import CheckSpec
 
 _FORMAT = "wf-check-result-1"
+_MAX_RESULT_BYTES = 64 * 1024 * 1024
 
 
 def tree_digest(files: Mapping[str, bytes]) -> str:
@@ -52,22 +53,40 @@ class Stored:
 
 
 class ResultCache:
-    """Passed results as small JSON files under ``<cache_dir>/results/<key>``."""
+    """Passed results as small JSON files under ``<cache_dir>/results/<key>``.
+
+    Each is sealed with this user's key (``runner.stepcache``): a result planted in a
+    checkout's ``.wf/`` is not trusted, so it cannot pass a check that never ran.
+    """
 
     def __init__(self, cache_dir: Path) -> None:
         self.root = cache_dir / "results"
+        self._outside = not self.root.resolve().is_relative_to(cache_dir.resolve())
 
     def load(self, key: str) -> Stored | None:
+        from runner.stepcache import machine_key, read_regular, unseal
+
+        secret = machine_key()
+        if secret is None or self._outside:
+            return None
         try:
-            data = json.loads((self.root / key).read_text("utf-8"))
+            sealed = read_regular(self.root / key, _MAX_RESULT_BYTES)
+            payload = unseal(sealed, secret) if sealed is not None else None
+            if payload is None:
+                return None
+            data = json.loads(payload)
             return Stored(output=str(data["output"]), duration=float(data["duration"]))
-        except (OSError, ValueError, KeyError, TypeError):
+        except (OSError, ValueError, KeyError, TypeError, RecursionError):
             return None  # absent or damaged: run the check
 
     def store(self, key: str, output: str, duration: float) -> None:
         """Write atomically (``write_atomic``); a full disk only costs a rerun later."""
+        from runner.stepcache import machine_key, seal
         from runner.transaction import write_atomic  # only once a check has passed
 
+        secret = machine_key()
+        if secret is None or self._outside:
+            return
         data = json.dumps({"output": output, "duration": duration}).encode("utf-8")
         with contextlib.suppress(OSError):  # not stored: the check runs again next time
-            write_atomic(self.root / key, data)
+            write_atomic(self.root / key, seal(data, secret))

@@ -133,3 +133,15 @@ def test_a_result_that_cannot_be_stored_costs_only_a_rerun(make_job, options, tm
         assert result.status == "passed"
         assert not result.cached
     assert runs(side) == 2
+
+
+def test_planted_passed_result_does_not_skip_the_check(make_job, options, tmp_path):
+    """A result this user's key did not seal (committed to a checkout's .wf/): rerun."""
+    side = tmp_path / "side"
+    run_checks([counting_job(make_job, side)], options)
+    [entry] = (options.cache_dir / "results").iterdir()
+    _mac, _, payload = entry.read_bytes().partition(b"\n")
+    entry.write_bytes(payload)  # the plain result, as someone without the key would write it
+    [result] = run_checks([counting_job(make_job, side)], options)
+    assert not result.cached
+    assert runs(side) == 2

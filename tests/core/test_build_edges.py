@@ -55,8 +55,10 @@ def test_several_sets_are_all_or_nothing(tmp_path):
 def test_damaged_parse_cache_is_a_cache_miss(tmp_path):
     root = standard_project(tmp_path)
     assert wf(root, "build").exit_code == 0
-    for cached in (root / ".wf" / "parse").glob("*.pickle"):
-        cached.write_bytes(b"\x80\x09garbage")
+    cached = list((root / ".wf" / "parse").glob("*.json"))
+    assert len(cached) == 3
+    for path in cached:
+        path.write_bytes(b"\x80\x09garbage")
     result = wf(root, "verify")
     assert result.exit_code == 0, result.output
 

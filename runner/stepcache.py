@@ -1,0 +1,150 @@
+"""The parse cache's file format: a parsed ``Step`` as JSON data, authenticated.
+
+A cache file is read from the project's ``.wf/``, which a checkout someone else
+controls may carry. So it is data only (JSON, never pickle: loading it cannot run
+code), and it is trusted only when it carries an HMAC made with this user's own key
+(``~/.cache/wf/cache-key``, outside every project): a planted or copied file is a
+cache miss, so it can neither run code nor make ``wf verify`` see other documents.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import hmac
+import json
+import os
+import secrets
+import stat
+import types
+import typing
+from dataclasses import fields, is_dataclass
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from runner.model import Step
+
+MAX_CACHE_BYTES = 64 * 1024 * 1024  # larger files are not ours (documents are far smaller)
+_KEY_BYTES = 32
+
+
+def key_file() -> Path:
+    """Where this user's cache key lives: the XDG cache folder, never inside a project."""
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "wf" / "cache-key"
+
+
+@cache
+def machine_key() -> bytes | None:
+    """This user's secret for authenticating cache files (None: caching is off)."""
+    path = key_file()
+    with contextlib.suppress(OSError):
+        data = read_regular(path, _KEY_BYTES + 1)
+        if data is not None and len(data) == _KEY_BYTES:
+            return data
+    with contextlib.suppress(OSError):
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        fresh = secrets.token_bytes(_KEY_BYTES)
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
+        with os.fdopen(descriptor, "wb") as handle:
+            handle.write(fresh)
+        return fresh
+    return None  # no writable home (and no key): every parse is fresh
+
+
+def read_regular(path: Path, limit: int) -> bytes | None:
+    """The bytes of a regular file of at most ``limit`` bytes (None: not such a file).
+
+    Opened without following a final symlink and without blocking, so a planted FIFO,
+    device or link cannot hang or redirect the read.
+    """
+    flags = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK
+    descriptor = os.open(path, flags)
+    with os.fdopen(descriptor, "rb") as handle:
+        info = os.fstat(handle.fileno())
+        if not stat.S_ISREG(info.st_mode) or info.st_size > limit:
+            return None
+        data = handle.read(limit + 1)
+    return data if len(data) <= limit else None
+
+
+def seal(payload: bytes, key: bytes) -> bytes:
+    """``payload`` prefixed with its HMAC-SHA256 (hex) and a newline."""
+    return hmac.new(key, payload, hashlib.sha256).hexdigest().encode() + b"\n" + payload
+
+
+def unseal(data: bytes, key: bytes) -> bytes | None:
+    """The payload when its HMAC is right (None: forged, planted or damaged)."""
+    mac, newline, payload = data.partition(b"\n")
+    expected = hmac.new(key, payload, hashlib.sha256).hexdigest().encode()
+    return payload if newline and hmac.compare_digest(mac, expected) else None
+
+
+def encode_step(step: Step) -> bytes | None:
+    """The step as JSON, or None when JSON cannot carry it exactly (dates, NaN, sets...)."""
+    try:
+        payload = json.dumps(_to_data(step), ensure_ascii=False, allow_nan=False).encode()
+    except (TypeError, ValueError, RecursionError):
+        return None
+    return payload if decode_step(payload) == step else None
+
+
+def decode_step(payload: bytes) -> Step | None:
+    """The step stored by ``encode_step`` (None: not one)."""
+    try:
+        value = _from_data(Step, json.loads(payload))
+    except (ValueError, TypeError, KeyError, RecursionError):
+        return None
+    return value if isinstance(value, Step) else None
+
+
+def _to_data(value: Any) -> Any:
+    if is_dataclass(value) and not isinstance(value, type):
+        return {f.name: _to_data(getattr(value, f.name)) for f in fields(value)}
+    if isinstance(value, Path):
+        return str(value)
+    if isinstance(value, tuple | list):
+        return [_to_data(item) for item in value]
+    if isinstance(value, dict):
+        return {key: _to_data(item) for key, item in value.items()}
+    return value
+
+
+def _from_data(hint: Any, data: Any) -> Any:
+    """Rebuild a value of type ``hint`` (a model dataclass, Path, tuple[...], ...)."""
+    origin = typing.get_origin(hint)
+    if is_dataclass(hint):
+        return _dataclass_from(hint, data)
+    if hint is Path:
+        return Path(_expect(data, str))
+    if origin is tuple:
+        item = typing.get_args(hint)[0]
+        return tuple(_from_data(item, entry) for entry in _expect(data, list))
+    if origin in (typing.Union, types.UnionType):
+        if data is None and type(None) in typing.get_args(hint):
+            return None
+        options = [a for a in typing.get_args(hint) if a is not type(None)]
+        return _from_data(options[0], data)
+    if origin is dict:
+        return dict(_expect(data, dict))
+    if hint in (str, int, float, bool):
+        return _expect(data, hint)
+    return data  # Any: plain JSON data, checked by encode_step's round trip
+
+
+def _dataclass_from(cls: Any, data: Any) -> Any:
+    hints = typing.get_type_hints(cls)
+    data = _expect(data, dict)
+    names = {f.name for f in fields(cls)}
+    if set(data) != names:
+        raise KeyError("fields differ")
+    return cls(**{name: _from_data(hints[name], data[name]) for name in names})
+
+
+def _expect(data: Any, kind: type) -> Any:
+    if kind is float and isinstance(data, int) and not isinstance(data, bool):
+        return float(data)
+    if not isinstance(data, kind) or (kind is int and isinstance(data, bool)):
+        raise TypeError(f"expected {kind.__name__}")
+    return data
