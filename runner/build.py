@@ -13,6 +13,7 @@ from pathlib import Path
 
 from runner.discover import StepFile
 from runner.drift import HAND_EDITED, MANIFEST_STALE, ORPHANED, UNTRACKED, Difference, compare
+from runner.errors import ConflictError
 from runner.manifest import (
     Entry,
     OnDisk,
@@ -24,7 +25,16 @@ from runner.manifest import (
 from runner.paths import inside_project
 from runner.plan import Plan, PlannedFile, make_plan
 from runner.project import WorkflowSet, cache_dir
-from runner.transaction import Action, DeleteFile, Transaction, WriteFile, locked, write_atomic
+from runner.transaction import (
+    Action,
+    DeleteFile,
+    RemoveFolder,
+    Transaction,
+    WriteFile,
+    empty_folders,
+    locked,
+    write_atomic,
+)
 
 
 @dataclass
@@ -104,12 +114,24 @@ def _prepare(wset: WorkflowSet, selectors: tuple[str, ...], force: bool) -> Buil
     chosen = [d for d in current.differences if d.key.startswith(prefixes)]
     result = BuildResult(wset, untracked=[d.key for d in chosen if _is_stray(d)])
     result.actions = [a for d in chosen if (a := _action(d)) is not None]
+    # empty folders (a run killed between a folder's last delete and its rmdir): removed
+    result.actions += [
+        RemoveFolder(rel) for rel in empty_folders(wset.out_dir) if f"{rel}/".startswith(prefixes)
+    ]
+    _manifest_fits(wset)
     hint = "keep your changes in the documents, or rerun with --force to discard them"
     Transaction(wset.out_dir, result.actions).check(force, hint)
     manifest = _merged_manifest(current, prefixes)
     if manifest != current.owned.raw:
         result.manifest = manifest
     return result
+
+
+def _manifest_fits(wset: WorkflowSet) -> None:
+    """The manifest's place holds the manifest or nothing (checked before any write)."""
+    path = manifest_path(wset.out_dir)
+    if path.is_symlink() or (path.exists() and not path.is_file()):
+        raise ConflictError("the manifest's place holds a folder or a link; move it away", path)
 
 
 def _run(result: BuildResult) -> None:

@@ -58,9 +58,11 @@ def _entries(raw: bytes | None, path: Path) -> dict[str, Entry]:
             key: Entry(value["step"], value["sha256"], tuple(value["sources"]))
             for key, value in files.items()
         }
-    except (ValueError, KeyError, TypeError, AttributeError) as exc:  # ValueError: bad UTF-8 too
+    except (ValueError, KeyError, TypeError, AttributeError, RecursionError) as exc:
+        # ValueError: bad UTF-8 too; RecursionError: nested deeper than json can read
+        problem = "nested too deep" if isinstance(exc, RecursionError) else str(exc)[:200]
         raise DocumentError(
-            f"manifest is damaged ({exc}); restore it from git or rebuild with --force", path
+            f"manifest is damaged ({problem}); restore it from git or rebuild with --force", path
         ) from exc
 
 

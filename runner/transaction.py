@@ -52,10 +52,44 @@ class DeleteFile:
         _remove_empty_parents(path.parent, root)
 
 
-Action = WriteFile | DeleteFile
+@dataclass(frozen=True)
+class RemoveFolder:
+    """An output folder that holds no file (only, perhaps, empty folders): git cannot
+    carry it, no document asks for it, and a write may need its place."""
+
+    rel: str
+    conflict: str | None = None
+
+    def describe(self) -> str:
+        return f"remove  {self.rel}/"
+
+    def run(self, root: Path, resolved: dict[Path, Path]) -> None:
+        folder = confined(root, self.rel, None, resolved)
+        for current, _dirs, _files in os.walk(folder, topdown=False):
+            with contextlib.suppress(OSError):  # not empty any more: someone wrote there
+                Path(current).rmdir()
+        _remove_empty_parents(folder.parent, root)
+
+
+Action = WriteFile | DeleteFile | RemoveFolder
 
 
 TEMP_FILE = re.compile(r"^\..+\.wf-\d+-\d+\.tmp$")  # the temporary files of write_atomic
+
+
+def empty_folders(root: Path) -> list[str]:
+    """The topmost folders below ``root`` that hold no file at any depth."""
+    if not root.is_dir():
+        return []
+    holds_files: dict[str, bool] = {}
+    for current, dirs, files in os.walk(root, topdown=False):
+        here = Path(current)
+        rel = _rel(root, here)
+        holds_files[rel] = bool(files) or any(
+            (here / d).is_symlink() or holds_files.get(_rel(root, here / d), True) for d in dirs
+        )
+    empty = sorted(rel for rel, full in holds_files.items() if not full and rel != ".")
+    return [rel for rel in empty if not any(rel.startswith(f"{e}/") for e in empty)]
 
 
 @dataclass
@@ -69,9 +103,9 @@ class Transaction:
         return [a for a in self.actions if a.conflict]
 
     def check(self, force: bool, hint: str = "rerun with --force to overwrite them") -> None:
-        """Refuse, before any write: a path leaving ``root`` through a symlink; a folder or
-        file standing in the way; and, unless ``force``, an action that would lose work
-        (the error ends with ``hint``: what the user can do about it)."""
+        """Refuse, before any write: a path leaving ``root`` through a symlink; a folder,
+        file or link standing in the way; and, unless ``force``, an action that would lose
+        work (the error ends with ``hint``: what the user can do about it)."""
         resolved: dict[Path, Path] = {}
         for action in self.actions:
             confined(self.root, action.rel, getattr(action, "source", None), resolved)
@@ -84,35 +118,69 @@ class Transaction:
             )
 
     def run(self) -> None:
-        """Deletes first, so a file can become a folder (or a folder a file)."""
+        """Deletes first, then empty folders, so a file can become a folder (or a folder
+        a file)."""
         resolved: dict[Path, Path] = {}  # folders are created as we go: a fresh cache
-        ordered = sorted(self.actions, key=lambda a: not isinstance(a, DeleteFile))
-        for action in ordered:
+        order = {DeleteFile: 0, RemoveFolder: 1, WriteFile: 2}
+        for action in sorted(self.actions, key=lambda a: order[type(a)]):
             action.run(self.root, resolved)
 
     def _check_shapes(self) -> None:
-        deleted = {a.rel for a in self.actions if isinstance(a, DeleteFile)}
+        gone = _Gone(
+            {a.rel for a in self.actions if isinstance(a, DeleteFile)},
+            {a.rel for a in self.actions if isinstance(a, RemoveFolder)},
+        )
         for action in self.actions:
             if isinstance(action, WriteFile):
-                problem = _blocked(self.root, action.rel, deleted)
+                problem = _blocked(self.root, action.rel, gone)
                 if problem:
-                    raise ConflictError(f"cannot write {action.rel}: {problem}", self.root)
+                    where = (action.source.file, action.source.line) if action.source else ()
+                    raise ConflictError(f"cannot write {action.rel}: {problem}", *where)
 
 
-def _blocked(root: Path, rel: str, deleted: set[str]) -> str | None:
-    """Why ``rel`` cannot become a file once ``deleted`` are gone (None: it can)."""
+@dataclass(frozen=True)
+class _Gone:
+    """What a transaction removes before it writes: files, and file-less folders."""
+
+    files: set[str]
+    folders: set[str]
+
+    def folder(self, rel: str) -> bool:
+        return any(rel == f or rel.startswith(f"{f}/") for f in self.folders)
+
+
+def _blocked(root: Path, rel: str, gone: _Gone) -> str | None:
+    """Why ``rel`` cannot become a file once ``gone`` is removed (None: it can)."""
     destination = root / rel
     if destination.is_dir() and not destination.is_symlink():
-        remaining = [
-            p for p in destination.rglob("*") if not p.is_dir() and _rel(root, p) not in deleted
-        ]
-        if remaining:
-            return f"a folder is there, holding {_rel(root, remaining[0])}; move it away"
+        problem = _folder_stays(root, destination, gone)
+        if problem:
+            return problem
     parts = rel.split("/")
     for index in range(1, len(parts)):
         parent = "/".join(parts[:index])
-        if (root / parent).is_file() and parent not in deleted:
+        path = root / parent
+        if parent in gone.files or path.is_dir():
+            continue
+        if path.is_symlink():
+            return f"{parent} is a symlink to nothing, so it cannot be a folder; remove it"
+        if path.exists():
             return f"{parent} is a file, so it cannot be a folder; move it away"
+    return None
+
+
+def _folder_stays(root: Path, folder: Path, gone: _Gone) -> str | None:
+    """What keeps ``folder`` in place after the transaction's removals (None: nothing)."""
+    emptied: dict[Path, bool] = {}  # folder -> a removed file below it takes it away
+    for current, dirs, files in os.walk(folder, topdown=False):
+        here = Path(current)
+        links = [d for d in dirs if (here / d).is_symlink()]
+        for name in sorted([*files, *links]):
+            if _rel(root, here / name) not in gone.files:
+                return f"a folder is there, holding {_rel(root, here / name)}; move it away"
+        emptied[here] = bool(files or links) or any(emptied.get(here / d, False) for d in dirs)
+        if not emptied[here] and not gone.folder(_rel(root, here)):
+            return f"an empty folder {_rel(root, here)} is there; remove it"
     return None
 
 
