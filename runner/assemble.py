@@ -95,7 +95,10 @@ def apply(
     upto = [s for s in wset.step_files if int(s.number) <= int(chosen[0].number)]
     touched = make_plan(wset.name, wset.steps(upto), wset.vars, overrides).steps[-1].files
     base = _ProjectFiles(target, touched)
-    step_plan = make_plan(wset.name, wset.steps(chosen), wset.vars, overrides, base.text).steps[0]
+    earlier = wset.steps(upto[:-1])  # their named blocks can be referenced
+    step_plan = make_plan(
+        wset.name, wset.steps(chosen), wset.vars, overrides, base.text, earlier
+    ).steps[0]
     actions, kept = _apply_actions(step_plan.files.values(), target, base)
     transaction = Transaction(target, actions)
     transaction.check(force)

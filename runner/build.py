@@ -22,6 +22,7 @@ from runner.manifest import (
     read_manifest,
     render_manifest,
 )
+from runner.model import Source
 from runner.paths import inside_project
 from runner.plan import Plan, PlannedFile, make_plan
 from runner.project import WorkflowSet, cache_dir
@@ -184,6 +185,7 @@ class Verification:
 
     differences: dict[str, list[Difference]]
     uncommitted: dict[str, list[tuple[str, str]]]  # set -> (git status, path)
+    warnings: list[tuple[Source, str]] = field(default_factory=list)  # e.g. unused names
 
     @property
     def ok(self) -> bool:
@@ -192,14 +194,16 @@ class Verification:
 
 def verify(sets: list[WorkflowSet], committed: bool = False) -> Verification:
     """Regenerate in memory and compare with disk; with ``committed``, also with git HEAD."""
-    differences = {wset.name: state(wset).differences for wset in sets}
+    states = [state(wset) for wset in sets]
+    differences = {s.wset.name: s.differences for s in states}
+    warnings = [warning for s in states for warning in s.plan.warnings]
     uncommitted: dict[str, list[tuple[str, str]]] = {}
     if committed:
         from runner.gitops import uncommitted as git_uncommitted
 
         for wset in sets:
             uncommitted[wset.name] = git_uncommitted(wset.root, f"sdlc/{wset.name}")
-    return Verification(differences, uncommitted)
+    return Verification(differences, uncommitted, warnings)
 
 
 def commit_outputs(root: Path, set_names: list[str]) -> str | None:

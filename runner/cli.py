@@ -22,6 +22,7 @@ from runner.errors import WfError
 if TYPE_CHECKING:
     from runner.build import BuildResult
     from runner.checks import CheckResult
+    from runner.model import Source
     from runner.project import WorkflowSet
 
 EXIT_OK, EXIT_FAIL, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
@@ -199,8 +200,14 @@ def show(ctx: click.Context, step: str, set_name: str | None) -> None:
 
     wset = one_set(ctx, set_name)
     for step_file in wset.select([step]):
-        for line in report.step_detail(wset.step(step_file), wset.root, wset.name):
+        parsed = wset.step(step_file)
+        for line in report.step_detail(parsed, wset.root, wset.name):
             click.echo(line)
+        if parsed.fragments:  # only then can this step define a name nothing uses
+            from runner.build import plan_set
+
+            mine = [w for w in plan_set(wset).warnings if w[0].file == parsed.path]
+            _warn(mine, wset.root, "text")
 
 
 @main.command()
@@ -357,6 +364,7 @@ def verify(
 
     sets = chosen_sets(ctx, set_name)
     result = verify_job(sets, committed)
+    _warn(result.warnings, sets[0].root if sets else Path.cwd(), fmt)
     found: dict[str, Any] = {"drift": report.verification_json(result)}
     if committed:
         found["uncommitted"] = report.uncommitted_json(result)
@@ -370,6 +378,14 @@ def verify(
     elif fmt == "json":
         click.echo(report.dumps({"ok": ok, **found}))
     sys.exit(EXIT_OK if ok else EXIT_FAIL)
+
+
+def _warn(warnings: list[tuple[Source, str]], root: Path, fmt: str) -> None:
+    """Warnings (a named block nothing uses): stderr, or ``::warning`` for GitHub."""
+    from runner import report
+
+    for line in report.warning_lines(warnings, root, github=fmt == "github"):
+        click.echo(line, err=fmt != "github")
 
 
 def strict_default(strict: bool | None) -> bool:

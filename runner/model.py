@@ -43,6 +43,17 @@ class Block:
     template: bool = False
     skeleton: bool = False
     stripped: int = 0  # leading lines of the fence left out of content (``# path:`` comment)
+    name: str | None = None  # ``{.python #name file=…}``: the file is every block of that name
+
+
+@dataclass(frozen=True)
+class Fragment:
+    """A named block without a target (``{.python #name}``): text for ``<<name>>``."""
+
+    name: str
+    content: str
+    source: Source
+    stripped: int = 0
 
 
 @dataclass(frozen=True)
@@ -69,6 +80,7 @@ class Step:
     title: str
     blocks: tuple[Block, ...]
     checks: tuple[CheckSpec, ...] = ()
+    fragments: tuple[Fragment, ...] = ()  # named blocks, in document order
     requires: tuple[str, ...] = ()
     optional: bool = False
     vars: dict[str, Any] = field(default_factory=dict)

@@ -10,14 +10,14 @@ import difflib
 import math
 import re
 import shlex
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from runner.checks import SERVICE_KINDS as SERVICES
 from runner.discover import StepFile
 from runner.errors import DocumentError
-from runner.model import Block, CheckSpec, Source, Step
+from runner.model import Block, CheckSpec, Fragment, Source, Step
 
 if TYPE_CHECKING:
     import yaml
@@ -32,6 +32,7 @@ FRONT_MATTER_KEYS = ("title", "requires", "optional", "vars", "template", "check
 CHECK_ENTRY_KEYS = ("name", "run", *CHECK_KEYS[1:])
 GENERATE_KEYS = ("templates", "instances")
 PANDOC_ATTRS = re.compile(r"^(?:(?P<lang>[^\s{}]+)\s+)?\{(?!\{)(?P<attrs>.*)(?<!\})\}$")
+NOWEB_ID = re.compile(r"^#(?P<name>[A-Za-z][\w:/.-]*)$")  # Entangled's ``{.python #name}``
 FIRST_LINE_TARGET = re.compile(r"^\s*(?:#|//|--|<!--)\s*path:\s*(?P<path>\S+?)\s*(?:-->)?\s*$")
 
 
@@ -59,7 +60,7 @@ def parse_step(step_file: StepFile, text: str | None = None) -> Step:
     text = read_text(path) if text is None else text
     meta_text, body, offset = split_front_matter(text, path)
     meta = parse_front_matter(meta_text, path) if meta_text is not None else {}
-    blocks, checks, heading = _parse_body(body, offset, path, step_file.number)
+    blocks, fragments, checks, heading = _parse_body(body, offset, path, step_file.number)
     checks = _front_matter_checks(meta, meta_text, path, step_file.number) + checks
     _unique_check_names(checks)
     return Step(
@@ -69,6 +70,7 @@ def parse_step(step_file: StepFile, text: str | None = None) -> Step:
         title=str(meta.get("title") or heading or step_file.id),
         blocks=tuple(blocks),
         checks=tuple(checks),
+        fragments=tuple(fragments),
         requires=tuple(_step_number(r, path, 2) for r in meta.get("requires", [])),
         optional=bool(meta.get("optional", False)),
         vars=dict(meta.get("vars") or {}),
@@ -215,19 +217,23 @@ class FenceInfo:
     flags: set[str] = field(default_factory=set)
     unknown: list[tuple[str, str]] = field(default_factory=list)  # (kind, word)
     problem: str | None = None  # the info string could not be split (unbalanced quote)
+    braced: bool = False  # pandoc/Entangled attribute syntax ``{.python …}``
+    names: list[str] = field(default_factory=list)  # ``#name`` inside braces
 
 
 def _parse_body(
     body: str, offset: int, path: Path, number: str
-) -> tuple[list[Block], list[CheckSpec], str | None]:
-    """Artifact blocks, check blocks and the first level-1 heading of the body."""
+) -> tuple[list[Block], list[Fragment], list[CheckSpec], str | None]:
+    """Artifact blocks, named blocks, check blocks and the first level-1 heading."""
     from markdown_it import MarkdownIt
     from mdit_py_plugins.admon import admon_plugin
 
     from runner.tabbed import tabbed_plugin
 
     blocks: list[Block] = []
+    fragments: list[Fragment] = []
     checks: list[CheckSpec] = []
+    continued: set[str] = set()  # targets of Entangled-syntax blocks seen so far
     heading = None
     tokens = MarkdownIt("commonmark").use(admon_plugin).use(tabbed_plugin).parse(body)
     for index, token in enumerate(tokens):
@@ -241,9 +247,22 @@ def _parse_body(
             checks.append(_check_from_block(info, token.content, source, number))
             continue
         block = _block(info, token.content, source)
-        if block is not None:
-            blocks.append(block)
-    return blocks, checks, heading
+        if isinstance(block, Fragment):
+            fragments.append(block)
+        elif block is not None:
+            blocks.append(_continuation(block, info, continued))
+    return blocks, fragments, checks, heading
+
+
+def _continuation(block: Block, info: FenceInfo, continued: set[str]) -> Block:
+    """Entangled concatenates the blocks of one document that name the same ``file=``;
+    a later block in that syntax (no ``#name``, no ``mode=``) appends, as it does there."""
+    if not info.braced or block.name is not None or "mode" in info.attrs:
+        return block
+    if block.target in continued:
+        return replace(block, mode="append")
+    continued.add(block.target)
+    return block
 
 
 def parse_info(info: str, source: Source) -> FenceInfo:
@@ -254,7 +273,7 @@ def parse_info(info: str, source: Source) -> FenceInfo:
     refused: they are errors only on blocks wf acts on (see ``_strict``).
     """
     cleaned = _strip_attribute_braces(info.strip())
-    result = FenceInfo()
+    result = FenceInfo(braced=cleaned != info.strip())
     try:
         words = shlex.split(cleaned)
     except ValueError as exc:
@@ -287,6 +306,8 @@ def _read_word(result: FenceInfo, index: int, word: str, source: Source) -> None
             result.attrs[key] = value
     elif word.startswith(".") and not result.lang:
         result.lang = word[1:]
+    elif result.braced and (named := NOWEB_ID.match(word)):
+        result.names.append(named["name"])
     elif word.startswith(("#", ".")):
         pass  # pandoc id or extra class: display only
     elif index == 0 and not result.lang:
@@ -363,7 +384,7 @@ def _attribute_target(attrs: dict[str, str], source: Source) -> str | None:
     return targets[0] if targets else None
 
 
-def _block(info: FenceInfo, content: str, source: Source) -> Block | None:
+def _block(info: FenceInfo, content: str, source: Source) -> Block | Fragment | None:
     attrs, flags = info.attrs, info.flags
     if info.problem is not None and _names_a_target(info):
         raise DocumentError(info.problem, *_at(source))
@@ -371,11 +392,11 @@ def _block(info: FenceInfo, content: str, source: Source) -> Block | None:
     stripped = 0
     if target is None:
         target, content, stripped = _first_line_target(content)
+    if target is None and info.names:
+        return _fragment(info, content, source)
     if target is None:
         _no_typos(info, source)
-        # Other tools' attributes (Runme's name=, Entangled's mode=0755) leave an
-        # example an example; only wf's own target-only words need a target.
-        misplaced = [k for k in ("mode",) if attrs.get(k) in MODES] + sorted(flags)
+        misplaced = _target_only_words(info)
         if misplaced:
             raise DocumentError(
                 f"{misplaced[0]!r} given on a block without a target (add path=...)", *_at(source)
@@ -398,7 +419,33 @@ def _block(info: FenceInfo, content: str, source: Source) -> Block | None:
         template="template" in flags,
         skeleton="skeleton" in flags,
         stripped=stripped,
+        name=_one_name(info, source),
     )
+
+
+def _target_only_words(info: FenceInfo) -> list[str]:
+    """wf's words that need a target. Other tools' attributes (Runme's ``name=``,
+    Entangled's ``mode=0755``) leave an example an example."""
+    return [k for k in ("mode",) if info.attrs.get(k) in MODES] + sorted(info.flags)
+
+
+def _fragment(info: FenceInfo, content: str, source: Source) -> Fragment:
+    """A named block (no target): text for ``<<name>>``; other tools' words are ignored."""
+    if info.problem is not None:
+        raise DocumentError(info.problem, *_at(source))
+    _no_typos(info, source)
+    misplaced = _target_only_words(info)
+    if misplaced:
+        message = f"{misplaced[0]!r} given on a named block (only a target block takes it)"
+        raise DocumentError(message, *_at(source))
+    return Fragment(name=_one_name(info, source) or "", content=content, source=source)
+
+
+def _one_name(info: FenceInfo, source: Source) -> str | None:
+    if len(info.names) > 1:
+        message = f"a block has one #name, not {len(info.names)} ({', '.join(info.names)})"
+        raise DocumentError(message, *_at(source))
+    return info.names[0] if info.names else None
 
 
 def _names_a_target(info: FenceInfo) -> bool:

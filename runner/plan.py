@@ -14,6 +14,7 @@ from typing import Any
 
 from runner.errors import PlanError, SelectionError
 from runner.model import Block, Source, Step
+from runner.noweb import REFERENCE, Expansion, Names, first_definitions
 from runner.patch import PatchFailed, already_applied, apply_patch, patch_target
 from runner.paths import clean_target
 from runner.template import loader_environment, render, render_with
@@ -53,6 +54,7 @@ class StepPlan:
 class Plan:
     set_name: str
     steps: list[StepPlan]
+    warnings: list[tuple[Source, str]] = field(default_factory=list)
 
     def outputs(self) -> dict[str, PlannedFile]:
         """Every output file keyed by ``NN-slug/path``, in step then path order."""
@@ -78,22 +80,30 @@ def make_plan(
     set_vars: Mapping[str, Any] | None = None,
     overrides: Mapping[str, Any] | None = None,
     base: Mapping[str, str] | None = None,
+    earlier: Iterable[Step] = (),
 ) -> Plan:
     """Plan the given steps in order.
 
     Without ``base`` the steps must include every step they require and start from an
     empty project; with ``base`` (an existing project's text files) they build on it.
+    ``earlier`` steps are not planned, but their named blocks can be referenced.
     """
     if base is None:
         check_requires(steps)
     tree: dict[str, str] = dict(base or {})
     folders = {folder for path in tree for folder in _parents(path)}
+    names = Names(first_definitions(steps))
+    for step in earlier:
+        names.add_step(step)
+    recipes: dict[str, _Recipe] = {}
     plans = []
     for step in steps:
         variables = {**(set_vars or {}), **step.vars, **(overrides or {})}
         builder = _StepBuilder(step, tree, folders, rerun=base is not None)
+        builder.names, builder.recipes = names, recipes
+        _reemit(builder, names.add_step(step))
         plans.append(_plan_step(builder, variables, overrides or {}))
-    return Plan(set_name, plans)
+    return Plan(set_name, plans, names.unused() if not base else [])
 
 
 def check_requires(steps: Iterable[Step]) -> None:
@@ -121,31 +131,47 @@ class _StepBuilder:
         self.written: dict[str, Source] = {}
         self.skeletons: set[str] = set()
         self.derived: dict[str, bool] = {}
+        self.names = Names()
+        self.recipes: dict[str, _Recipe] = {}  # how each tangled file was made (see _reemit)
 
-    def write(self, path: str, content: str, source: Source, skeleton: bool = False) -> None:
+    def write(
+        self,
+        path: str,
+        content: str,
+        source: Source,
+        skeleton: bool = False,
+        also: Iterable[Source] = (),
+    ) -> None:
         if path in self.written:
             first = self.written[path]
             raise PlanError(
-                f"{path} is written twice in this step (first at line {first.line})",
+                f"{path} is written twice in this step (first at line {first.line});"
+                " add to it with mode=append",
                 source.file,
                 source.line,
             )
         self.written[path] = source
         self._claim(path, source)
         self.tree[path] = content
+        self.recipes.pop(path, None)
         if skeleton:
             self.skeletons.add(path)
-        self._touch(path, source, derived=False)
+        self._touch(path, source, derived=False, also=also)
 
-    def append(self, path: str, content: str, source: Source) -> None:
+    def append(self, path: str, content: str, source: Source, also: Iterable[Source] = ()) -> None:
         base = self.tree.get(path, "")
         if self.rerun and _has_lines(base, content):
-            self._touch(path, source, derived=True)
+            self._touch(path, source, derived=True, also=also)
             return
         self._claim(path, source)
-        joiner = "\n" if base and not base.endswith("\n") else ""
-        self.tree[path] = base + joiner + content
-        self._touch(path, source, derived=True)
+        self.tree[path] = _appended(base, content)
+        self._touch(path, source, derived=True, also=also)
+
+    def reemit(self, path: str, content: str, sources: Iterable[Source]) -> None:
+        """An earlier step's file again, because this step adds to a name it uses."""
+        self.tree[path] = content
+        for source in sources:
+            self._touch(path, source, derived=False)
 
     def patch(self, path: str, diff: str, source: Source) -> None:
         named = patch_target(diff)
@@ -176,8 +202,9 @@ class _StepBuilder:
                 )
         self.folders.update(parents)
 
-    def _touch(self, path: str, source: Source, derived: bool) -> None:
-        self.sources.setdefault(path, []).append(source)
+    def _touch(self, path: str, source: Source, derived: bool, also: Iterable[Source] = ()) -> None:
+        known = self.sources.setdefault(path, [])
+        known.extend(s for s in (source, *also) if s not in known)
         self.derived[path] = self.derived.get(path, True) and derived
 
     def result(self) -> StepPlan:
@@ -198,6 +225,11 @@ class _StepBuilder:
 def _parents(path: str) -> list[str]:
     parts = path.split("/")
     return ["/".join(parts[:i]) for i in range(1, len(parts))]
+
+
+def _appended(base: str, content: str) -> str:
+    joiner = "\n" if base and not base.endswith("\n") else ""
+    return base + joiner + content
 
 
 def _has_lines(text: str, content: str) -> bool:
@@ -223,17 +255,90 @@ def _plan_step(
 def _apply_block(
     builder: _StepBuilder, block: Block, variables: dict[str, Any], templated: bool
 ) -> None:
-    target, content = block.target, block.content
-    if templated:
-        target = render(target, variables, block.source)
-        content = render(content, variables, block.source)
+    target = render(block.target, variables, block.source) if templated else block.target
     path = clean_target(target, block.source)
+    operation = _Operation(block, variables, templated)
+    content, expansion = operation.content(builder.names)
+    before = builder.tree.get(path, "")
     if block.mode == "append":
-        builder.append(path, content, block.source)
+        builder.append(path, content, block.source, expansion.sources)
     elif block.mode == "patch":
         builder.patch(path, content, block.source)
     else:
-        builder.write(path, content, block.source, skeleton=block.skeleton)
+        builder.write(path, content, block.source, block.skeleton, expansion.sources)
+    if block.mode == "write" or path not in builder.recipes:
+        builder.recipes[path] = _Recipe("" if block.mode == "write" else before)
+    recipe = builder.recipes[path]
+    recipe.operations.append(operation)
+    recipe.names |= expansion.names
+
+
+@dataclass
+class _Operation:
+    """One block applied to a file, kept so the file can be made again (``_reemit``)."""
+
+    block: Block
+    variables: dict[str, Any]
+    templated: bool
+
+    def content(self, names: Names) -> tuple[str, Expansion]:
+        """The block's text: references expanded (not in a diff), then rendered."""
+        block = self.block
+        if block.mode == "patch":
+            _no_added_references(block)
+        expansion = names.block_text(block) if block.mode != "patch" else Expansion(block.content)
+        text = expansion.text
+        if self.templated:
+            text = render(text, self.variables, block.source)
+        return text, expansion
+
+
+def _no_added_references(block: Block) -> None:
+    """A diff is not expanded, so a line it adds must not be a ``<<name>>`` reference."""
+    for index, line in enumerate(block.content.split("\n")):
+        if line.startswith("+") and not line.startswith("+++") and REFERENCE.match(line[1:]):
+            message = "a patch cannot add a <<name>> line (references expand in write and append)"
+            raise PlanError(message, block.source.file, block.source.line + 1 + index)
+
+
+@dataclass
+class _Recipe:
+    """A file since it was last written whole: its text before, then each block."""
+
+    base: str
+    operations: list[_Operation] = field(default_factory=list)
+    names: set[str] = field(default_factory=set)  # every name expanded into it
+
+
+def _reemit(builder: _StepBuilder, added: set[str]) -> None:
+    """Make again every earlier file that expands a name this step adds to, so the
+    project after each step is what Entangled makes of the documents so far."""
+    for path, recipe in builder.recipes.items():
+        if not recipe.names & added:
+            continue
+        text, sources = recipe.base, []
+        for operation in recipe.operations:
+            text, used = _replay(builder, operation, text, path)
+            sources.extend(used)
+        if text != builder.tree.get(path):
+            builder.reemit(path, text, sources)
+
+
+def _replay(
+    builder: _StepBuilder, operation: _Operation, text: str, path: str
+) -> tuple[str, list[Source]]:
+    content, expansion = operation.content(builder.names)
+    block = operation.block
+    if block.mode == "write":
+        return content, [block.source, *expansion.sources]
+    if block.mode == "append":
+        return _appended(text, content), [block.source, *expansion.sources]
+    try:
+        return apply_patch(text, content), [block.source]
+    except PatchFailed as exc:
+        message = f"patch no longer applies to {path} once step {builder.step.number} adds to"
+        names = ", ".join(f"<<{n}>>" for n in sorted(builder.recipes[path].names))
+        raise PlanError(f"{message} {names} ({exc})", *_at(block.source)) from exc
 
 
 def _generate(

@@ -13,7 +13,7 @@ import click
 
 from runner.checks import escape_data, escape_property
 from runner.drift import HAND_EDITED, MANIFEST_STALE, ORPHANED, UNTRACKED, Difference
-from runner.model import Step
+from runner.model import Source, Step
 
 if TYPE_CHECKING:
     from runner.build import Verification
@@ -120,6 +120,18 @@ def _where(set_name: str, difference: Difference) -> str:
     return f"file={escape_property(file)},line={line}"
 
 
+def warning_lines(
+    warnings: Iterable[tuple[Source, str]], root: Path, github: bool = False
+) -> Iterable[str]:
+    for source, message in warnings:
+        if github:
+            file, _, line = source.label(root).rpartition(":")
+            where = f"file={escape_property(file)},line={line}"
+            yield f"::warning {where},title=wf::{escape_data(message)}"
+        else:
+            yield f"wf: warning: {source.label(root)}: {message}"
+
+
 def dumps(data: Any) -> str:
     return json.dumps(data, indent=2, ensure_ascii=False)
 
@@ -148,8 +160,13 @@ def step_detail(step: Step, root: Path, set_name: str) -> Iterable[str]:
     for block in step.blocks:
         extra = [block.mode] if block.mode != "write" else []
         extra += ["template"] * block.template + ["skeleton"] * block.skeleton
+        extra += [f"#{block.name}"] if block.name else []
         suffix = f"  [{', '.join(extra)}]" if extra else ""
         yield f"    line {block.source.line:>5}  {block.target}{suffix}"
+    if step.fragments:
+        yield f"  named blocks ({len(step.fragments)}):"
+    for fragment in step.fragments:
+        yield f"    line {fragment.source.line:>5}  <<{fragment.name}>>"
     yield f"  checks ({len(step.checks)}):"
     for check in step.checks:
         needs = f"  needs {','.join(check.needs)}" if check.needs else ""

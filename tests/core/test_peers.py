@@ -105,7 +105,7 @@ def test_equals_without_a_quoted_title_is_prose(tmp_path):
         "sh {name=update-brew interactive=false}",
         "bash { background=true closeTerminalOnSuccess=false cwd=.. name=serve }",
         "sh { name=deploy timeout=3 }",
-        "{.python #helper mode=0755}",
+        "{.python .hidden mode=0755}",
     ],
 )
 def test_foreign_attributes_leave_an_example_an_example(tmp_path, info):
