@@ -16,6 +16,15 @@ from app.core.config import get_settings
 from app.core.logging import setup_logging
 
 
+def describe(error: ValidationError) -> str:
+    """One line per problem, WITHOUT the rejected values (they may be secrets)."""
+    lines = []
+    for item in error.errors(include_url=False, include_input=False):
+        where = ".".join(str(part) for part in item["loc"]).upper()
+        lines.append(f"  {where}: {item['msg']}" if where else f"  {item['msg']}")
+    return "\n".join(lines)
+
+
 def _exit_after_graceful_shutdown(signum: int, frame: FrameType | None) -> None:
     # Uvicorn handles the signal itself, then re-raises it once the shutdown finished:
     # reaching this handler means every request drained and the lifespan closed.
@@ -26,7 +35,7 @@ def serve(app: str = "app.main:app") -> None:
     try:
         settings = get_settings()
     except ValidationError as exc:  # refuse to start, with the reason and no traceback
-        sys.stderr.write(f"Invalid configuration, not starting:\n{exc}\n")
+        sys.stderr.write(f"Invalid configuration, not starting:\n{describe(exc)}\n")
         raise SystemExit(2) from None
     setup_logging(settings)
 

@@ -1,42 +1,131 @@
-"""Map domain errors to HTTP responses, in one place."""
+"""One error shape for every error response: RFC 9457 Problem Details.
 
+Request validation (422), HTTP errors from FastAPI/Starlette or a route (404, 405, ...),
+every `DomainError` (its own `status`) and any unhandled exception (500, internals never
+shown) are answered with `application/problem+json`:
+
+    {"type": "about:blank", "title": "Not Found", "status": 404,
+     "detail": "Product 7 not found", "code": "not_found"}
+
+Validation errors add `"errors": [{"loc": [...], "msg": "...", "type": "..."}]`.
+`problem_response()` is the only function that builds such a body.
+"""
+
+from collections.abc import Mapping, Sequence
 from http import HTTPStatus
+from typing import Any
 
 from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from loguru import logger
+from pydantic import BaseModel
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from app.domain.exceptions import (
-    BusinessRuleError,
-    ConflictError,
-    DomainError,
-    InvalidQueryError,
-    NotFoundError,
-)
+from app.domain.exceptions import DomainError
 
-STATUS_BY_ERROR: dict[type[DomainError], HTTPStatus] = {
-    NotFoundError: HTTPStatus.NOT_FOUND,
-    ConflictError: HTTPStatus.CONFLICT,
-    BusinessRuleError: HTTPStatus.UNPROCESSABLE_ENTITY,
-    InvalidQueryError: HTTPStatus.BAD_REQUEST,
-}
+PROBLEM_MEDIA_TYPE = "application/problem+json"
 
 
-def status_for(error: DomainError) -> HTTPStatus:
-    """The status of the most specific mapped class in the error's MRO."""
-    for cls in type(error).__mro__:
-        if cls in STATUS_BY_ERROR:
-            return STATUS_BY_ERROR[cls]
-    return HTTPStatus.BAD_REQUEST
+class FieldError(BaseModel):
+    """One invalid input: where (`loc`), why (`msg`) and a machine-readable `type`."""
+
+    loc: list[str | int]
+    msg: str
+    type: str
 
 
-async def domain_error_handler(request: Request, exc: Exception) -> JSONResponse:
-    if not isinstance(exc, DomainError):  # pragma: no cover - registered for DomainError only
-        raise exc
-    status_code = status_for(exc)
-    logger.info("{} {} -> {} ({})", request.method, request.url.path, status_code.value, exc.code)
-    return JSONResponse(status_code=status_code, content={"detail": exc.message, "code": exc.code})
+class Problem(BaseModel):
+    """The body of every error response (RFC 9457 Problem Details)."""
+
+    type: str = "about:blank"
+    title: str
+    status: int
+    detail: str
+    code: str
+    errors: list[FieldError] | None = None
+
+
+class ProblemResponse(JSONResponse):
+    media_type = PROBLEM_MEDIA_TYPE
+
+
+def _title(status: int) -> str:
+    try:
+        return HTTPStatus(status).phrase
+    except ValueError:
+        return "Error"
+
+
+def _code_for_status(status: int) -> str:
+    """`404` -> `not_found`, `405` -> `method_not_allowed`: a stable code for HTTP errors."""
+    try:
+        return HTTPStatus(status).name.lower()
+    except ValueError:
+        return "http_error"
+
+
+def problem_response(
+    status: int,
+    code: str,
+    detail: str,
+    *,
+    errors: Sequence[Mapping[str, Any]] | None = None,
+    headers: Mapping[str, str] | None = None,
+) -> JSONResponse:
+    """The problem+json response for `status`; the only place an error body is built."""
+    problem = Problem.model_validate(
+        {
+            "title": _title(status),
+            "status": status,
+            "detail": detail,
+            "code": code,
+            "errors": errors,
+        }
+    )
+    return ProblemResponse(
+        problem.model_dump(mode="json", exclude_none=True),
+        status_code=status,
+        headers=dict(headers) if headers else None,
+    )
+
+
+async def _domain_error(request: Request, exc: DomainError) -> JSONResponse:
+    logger.info("{} {} -> {} ({})", request.method, request.url.path, exc.status.value, exc.code)
+    return problem_response(exc.status, exc.code, exc.message, headers=exc.headers)
+
+
+async def _validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
+    # Only loc/msg/type: the rejected `input` may be huge, secret or not JSON at all.
+    errors = [
+        {"loc": list(error["loc"]), "msg": error["msg"], "type": error["type"]}
+        for error in exc.errors()
+    ]
+    return problem_response(
+        HTTPStatus.UNPROCESSABLE_ENTITY,
+        "validation_error",
+        f"The request is invalid ({len(errors)} error(s)); see `errors`.",
+        errors=errors,
+    )
+
+
+async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+    detail = exc.detail if isinstance(exc.detail, str) else _title(exc.status_code)
+    return problem_response(
+        exc.status_code, _code_for_status(exc.status_code), detail, headers=exc.headers
+    )
+
+
+async def _unhandled_error(request: Request, exc: Exception) -> JSONResponse:
+    # The server still logs the traceback (Starlette re-raises after this response);
+    # the client gets no internals.
+    return problem_response(
+        HTTPStatus.INTERNAL_SERVER_ERROR, "internal_error", "An unexpected error occurred."
+    )
 
 
 def register_exception_handlers(app: FastAPI) -> None:
-    app.add_exception_handler(DomainError, domain_error_handler)
+    app.exception_handler(DomainError)(_domain_error)
+    app.exception_handler(RequestValidationError)(_validation_error)
+    app.exception_handler(StarletteHTTPException)(_http_error)
+    app.exception_handler(Exception)(_unhandled_error)

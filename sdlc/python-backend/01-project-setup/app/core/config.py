@@ -24,6 +24,9 @@ class Environment(StrEnum):
     PRODUCTION = "production"
 
 
+STRICT_ENVIRONMENTS = frozenset({Environment.STAGING, Environment.PRODUCTION})
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_file=".env",
@@ -62,26 +65,37 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _check_secrets(self) -> Self:
-        if self.app_env is Environment.PRODUCTION:
-            problems: list[str] = []
-            key = self.secret_key.get_secret_value() if self.secret_key else ""
-            if len(key) < MIN_SECRET_KEY_LENGTH:
-                problems.append(
-                    f"SECRET_KEY must be set to at least {MIN_SECRET_KEY_LENGTH} characters"
-                )
-            if self.debug:
-                problems.append("DEBUG must be false")
+        if self.is_strict:
+            problems = self.strict_problems()
             if problems:
-                raise ValueError("refusing to start in production: " + "; ".join(problems))
+                msg = f"refusing to start in {self.app_env.value}: " + "; ".join(problems)
+                raise ValueError(msg)
         elif self.secret_key is None:
             # Development/testing only: a random per-process key, never a fixed one.
             self.secret_key = SecretStr(secrets.token_urlsafe(48))
             self._ephemeral_secret = True
         return self
 
+    def strict_problems(self) -> list[str]:
+        """What staging and production refuse: weak secrets and debug mode."""
+        problems: list[str] = []
+        key = self.secret_key.get_secret_value() if self.secret_key else ""
+        if len(key) < MIN_SECRET_KEY_LENGTH:
+            problems.append(
+                f"SECRET_KEY must be set to at least {MIN_SECRET_KEY_LENGTH} characters"
+            )
+        if self.debug:
+            problems.append("DEBUG must be false")
+        return problems
+
     @property
     def is_production(self) -> bool:
         return self.app_env is Environment.PRODUCTION
+
+    @property
+    def is_strict(self) -> bool:
+        """Staging runs with production's rules, so a weak config fails before release."""
+        return self.app_env in STRICT_ENVIRONMENTS
 
     @property
     def json_logs(self) -> bool:

@@ -5,7 +5,6 @@ module; `InterceptHandler` forwards those records to Loguru so the whole process
 one consistent format.
 """
 
-import inspect
 import json
 import logging
 import sys
@@ -40,12 +39,16 @@ class InterceptHandler(logging.Handler):
         except ValueError:
             level = record.levelno
 
-        frame, depth = inspect.currentframe(), 0
-        while frame is not None and (depth == 0 or frame.f_code.co_filename == logging.__file__):
-            frame = frame.f_back
-            depth += 1
+        def caller(entry: "Record") -> None:
+            # The stdlib record already knows its caller, and honours `stacklevel`
+            # (SQLAlchemy uses it to point past its logging wrapper). Guessing from the
+            # stack instead would name that wrapper.
+            entry["name"] = record.name
+            entry["module"] = record.module
+            entry["function"] = record.funcName
+            entry["line"] = record.lineno
 
-        logger.opt(depth=depth, exception=record.exc_info).log(level, record.getMessage())
+        logger.patch(caller).opt(exception=record.exc_info).log(level, record.getMessage())
 
 
 def _json_format(record: "Record") -> str:

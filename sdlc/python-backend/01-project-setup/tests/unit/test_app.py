@@ -8,17 +8,10 @@ from fastapi import FastAPI
 from httpx import ASGITransport, AsyncClient
 from loguru import logger
 
-from app.api.errors import status_for
 from app.api.v1.router import build_router
 from app.core.config import Settings
-from app.domain.exceptions import (
-    BusinessRuleError,
-    ConflictError,
-    DomainError,
-    InvalidQueryError,
-    NotFoundError,
-)
 from app.main import create_app
+from tests.strict import STRICT_VALUES
 
 
 async def test_liveness(client: AsyncClient) -> None:
@@ -37,33 +30,15 @@ async def test_lifespan_logs_startup_and_shutdown(settings: Settings) -> None:
     assert messages[-1].strip() == "Shutdown complete"
 
 
-@pytest.mark.parametrize(
-    ("error", "status", "code"),
-    [
-        (NotFoundError.for_entity("Thing", 1), 404, "not_found"),
-        (ConflictError("taken"), 409, "conflict"),
-        (BusinessRuleError("nope"), 422, "business_rule_violation"),
-        (InvalidQueryError("bad sort"), 400, "invalid_query"),
-        (DomainError("generic"), 400, "domain_error"),
-    ],
-)
-async def test_domain_errors_are_mapped(
-    app: FastAPI, error: DomainError, status: int, code: str
-) -> None:
-    @app.get("/boom")
-    async def boom() -> None:
-        raise error
-
-    async with AsyncClient(transport=ASGITransport(app=app), base_url="http://test") as client:
-        response = await client.get("/boom")
-    assert response.status_code == status
-    assert response.json() == {"detail": error.message, "code": code}
-    assert status_for(error) == status
-
-
-def test_docs_disabled_in_production() -> None:
-    production = Settings(_env_file=None, app_env="production", secret_key="x" * 40)
-    assert create_app(production).docs_url is None
+@pytest.mark.parametrize("path", ["/openapi.json", "/docs", "/redoc"])
+async def test_production_publishes_no_api_description(path: str) -> None:
+    production = Settings(_env_file=None, app_env="production", **STRICT_VALUES)
+    development = Settings(_env_file=None, app_env="development")
+    for settings, status in ((production, 404), (development, 200)):
+        transport = ASGITransport(app=create_app(settings))
+        async with AsyncClient(transport=transport, base_url="http://test") as client:
+            response = await client.get(path)
+        assert response.status_code == status, (settings.app_env, path)
 
 
 @pytest.fixture

@@ -7,6 +7,7 @@ from loguru import logger
 
 from app.core.config import Settings
 from app.core.logging import setup_logging
+from tests.strict import STRICT_VALUES
 
 
 def make(**values: Any) -> Settings:
@@ -18,7 +19,7 @@ def json_lines(output: str) -> list[dict[str, object]]:
 
 
 def test_json_logs_in_production(capsys: pytest.CaptureFixture[str]) -> None:
-    setup_logging(make(app_env="production", secret_key="s" * 40))
+    setup_logging(make(app_env="production", **STRICT_VALUES))
     logger.bind(request_id="abc").info("hello {}", "world")
 
     [record] = json_lines(capsys.readouterr().out)
@@ -49,6 +50,22 @@ def test_exceptions_are_serialised(capsys: pytest.CaptureFixture[str]) -> None:
     assert isinstance(exception, dict)
     assert exception["type"] == "ValueError"
     assert "boom" in exception["traceback"]
+
+
+def warn_through_a_helper() -> None:
+    """Like a library's logging wrapper: `stacklevel=2` names the helper's caller."""
+    logging.getLogger("some.library").warning("careful", stacklevel=2)
+
+
+def test_intercepted_records_keep_their_callers_location(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    setup_logging(make(log_json=True))
+    warn_through_a_helper()
+
+    [record] = json_lines(capsys.readouterr().out)
+    assert record["logger"] == "some.library"
+    assert record["function"] == "test_intercepted_records_keep_their_callers_location"
 
 
 def test_level_filter_and_human_format(capsys: pytest.CaptureFixture[str]) -> None:

@@ -4,8 +4,10 @@
         ...                        # repository calls
                                    # commit on success, rollback on any exception
 
-Nested `async with` blocks join the outer one: only the outermost block commits, so a
-service can call another service without splitting the transaction.
+Nested `async with` blocks belong to the outer one: only the outermost block commits, so
+a service can call another service without splitting the transaction. A database-backed
+implementation makes each nested block a SAVEPOINT (`SQLAlchemyUnitOfWork`, step 03): a
+nested block that fails rolls back only its own writes.
 """
 
 from abc import ABC, abstractmethod

@@ -1,4 +1,8 @@
-"""Request-scoped dependencies: database session and unit of work."""
+"""Request-scoped dependencies: database session and unit of work.
+
+Every dependency here is `async def`: FastAPI runs a plain `def` dependency in a worker
+thread, which costs a thread hop per request for functions that do no blocking work.
+"""
 
 from collections.abc import AsyncIterator
 from typing import Annotated, cast
@@ -10,7 +14,7 @@ from app.core.database import Database, SQLAlchemyUnitOfWork
 from app.domain.unit_of_work import UnitOfWork
 
 
-def get_database(request: Request) -> Database:
+async def get_database(request: Request) -> Database:
     return cast(Database, request.app.state.database)
 
 
@@ -26,7 +30,7 @@ async def get_session(
 SessionDep = Annotated[AsyncSession, Depends(get_session)]
 
 
-def get_unit_of_work(session: SessionDep) -> UnitOfWork:
+async def get_unit_of_work(session: SessionDep) -> UnitOfWork:
     return SQLAlchemyUnitOfWork(session)
 
 

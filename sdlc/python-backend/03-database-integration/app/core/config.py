@@ -18,12 +18,18 @@ LogLevel = Literal["TRACE", "DEBUG", "INFO", "SUCCESS", "WARNING", "ERROR", "CRI
 
 MIN_SECRET_KEY_LENGTH = 32
 
+# Passwords from examples and tutorials: staging and production refuse them.
+PLACEHOLDER_PASSWORDS = frozenset({"password", "postgres", "changeme", "secret", "app"})
+
 
 class Environment(StrEnum):
     DEVELOPMENT = "development"
     TESTING = "testing"
     STAGING = "staging"
     PRODUCTION = "production"
+
+
+STRICT_ENVIRONMENTS = frozenset({Environment.STAGING, Environment.PRODUCTION})
 
 
 class Settings(BaseSettings):
@@ -52,7 +58,8 @@ class Settings(BaseSettings):
 
     # Database: DATABASE_URL wins; otherwise the URL is built from the POSTGRES_* parts
     # (the same variables compose.yaml uses), so the password is never duplicated.
-    database_url: str | None = None
+    # SecretStr: the URL (and its password) never shows in repr(), model_dump() or logs.
+    database_url: SecretStr | None = None
     postgres_user: str = "app"
     postgres_password: SecretStr | None = None
     postgres_host: str = "127.0.0.1"
@@ -81,40 +88,64 @@ class Settings(BaseSettings):
     @field_validator("database_url", mode="before")
     @classmethod
     def _async_driver(cls, value: object) -> object:
-        """`postgresql://` / `postgres://` (what most platforms export) → asyncpg driver."""
+        """`postgresql://` / `postgres://` (what most platforms export) -> asyncpg driver."""
+        if isinstance(value, SecretStr):
+            value = value.get_secret_value()
         if not isinstance(value, str) or not value.strip():
             return None
         try:
             url = make_url(value.strip())
-        except ArgumentError as exc:
-            msg = f"DATABASE_URL is not a valid database URL: {exc}"
-            raise ValueError(msg) from exc
+        except ArgumentError:
+            # No `from exc`, and not the value: the message would repeat the password.
+            msg = "DATABASE_URL is not a valid database URL (expected postgresql://...)"
+            raise ValueError(msg) from None
         if url.drivername in {"postgres", "postgresql"}:
             url = url.set(drivername="postgresql+asyncpg")
         return url.render_as_string(hide_password=False)
 
     @model_validator(mode="after")
     def _check_secrets(self) -> Self:
-        if self.app_env is Environment.PRODUCTION:
-            problems: list[str] = []
-            key = self.secret_key.get_secret_value() if self.secret_key else ""
-            if len(key) < MIN_SECRET_KEY_LENGTH:
-                problems.append(
-                    f"SECRET_KEY must be set to at least {MIN_SECRET_KEY_LENGTH} characters"
-                )
-            if self.debug:
-                problems.append("DEBUG must be false")
+        if self.is_strict:
+            problems = self.strict_problems()
             if problems:
-                raise ValueError("refusing to start in production: " + "; ".join(problems))
+                msg = f"refusing to start in {self.app_env.value}: " + "; ".join(problems)
+                raise ValueError(msg)
         elif self.secret_key is None:
             # Development/testing only: a random per-process key, never a fixed one.
             self.secret_key = SecretStr(secrets.token_urlsafe(48))
             self._ephemeral_secret = True
         return self
 
+    def strict_problems(self) -> list[str]:
+        """What staging and production refuse: weak secrets and debug mode."""
+        problems: list[str] = []
+        key = self.secret_key.get_secret_value() if self.secret_key else ""
+        if len(key) < MIN_SECRET_KEY_LENGTH:
+            problems.append(
+                f"SECRET_KEY must be set to at least {MIN_SECRET_KEY_LENGTH} characters"
+            )
+        if self.debug:
+            problems.append("DEBUG must be false")
+        problems.extend(self.database_problems())
+        return problems
+
+    def database_problems(self) -> list[str]:
+        """A staging/production database needs a real password, not none or an example."""
+        url = self.database_dsn
+        if not url.password:
+            return ["the database URL must include a password (DATABASE_URL or POSTGRES_PASSWORD)"]
+        if str(url.password).lower() in PLACEHOLDER_PASSWORDS or url.password == url.username:
+            return ["the database password is a placeholder; generate a real one"]
+        return []
+
     @property
     def is_production(self) -> bool:
         return self.app_env is Environment.PRODUCTION
+
+    @property
+    def is_strict(self) -> bool:
+        """Staging runs with production's rules, so a weak config fails before release."""
+        return self.app_env in STRICT_ENVIRONMENTS
 
     @property
     def json_logs(self) -> bool:
@@ -126,9 +157,9 @@ class Settings(BaseSettings):
 
     @property
     def database_dsn(self) -> URL:
-        """The SQLAlchemy URL (always `postgresql+asyncpg`)."""
+        """The SQLAlchemy URL (always `postgresql+asyncpg`); its repr hides the password."""
         if self.database_url:
-            return make_url(self.database_url)
+            return make_url(self.database_url.get_secret_value())
         password = self.postgres_password.get_secret_value() if self.postgres_password else None
         return URL.create(
             "postgresql+asyncpg",

@@ -203,25 +203,6 @@ async def test_unique_violation_is_a_conflict_and_rolls_back(database: Database)
     assert [p.name for p in page.items] == ["Taken"]
 
 
-async def test_nested_units_of_work_commit_once(database: Database) -> None:
-    async def nested(session: AsyncSession) -> None:
-        repository = SQLAlchemyProductRepository(session)
-        uow = SQLAlchemyUnitOfWork(session)
-        async with uow:
-            await repository.add(product(name="Outer"))
-            async with uow:  # joins the outer transaction
-                await repository.add(product(name="Inner"))
-                raise ValueError("inner")
-
-    async with database.session() as session:
-        with pytest.raises(ValueError, match="inner"):
-            await nested(session)
-
-    async with database.session() as session:
-        page = await SQLAlchemyProductRepository(session).find(ListQuery())
-    assert page.total == 0
-
-
 async def test_session_close_discards_uncommitted_work(database: Database) -> None:
     async with database.session() as session:
         await SQLAlchemyProductRepository(session).add(product(name="Never committed"))

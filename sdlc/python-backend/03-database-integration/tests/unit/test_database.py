@@ -1,8 +1,13 @@
-"""Database settings and query builder, without a database server."""
+"""Database settings, secrets, dependencies and query builder, without a database server."""
 
+import inspect
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from fastapi.dependencies.models import Dependant
+from fastapi.routing import APIRoute
+from loguru import logger
 from pydantic import ValidationError
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import create_async_engine
@@ -12,11 +17,13 @@ from app.core.database import Database
 from app.domain.exceptions import InvalidQueryError
 from app.domain.models.product import Product
 from app.domain.query import Filter, FilterOp, SortField
+from app.main import create_app
 from app.utils.query import apply_filters, apply_sorting, column_for
 
 
 def make(**values: Any) -> Settings:
-    return Settings(_env_file=None, **values)
+    """Settings from `values` only: not even a DATABASE_URL from the environment."""
+    return Settings(_env_file=None, **({"database_url": None} | values))
 
 
 @pytest.mark.parametrize(
@@ -117,3 +124,82 @@ def test_unknown_fields_are_rejected(field: str) -> None:
 def test_in_filter_needs_a_list() -> None:
     with pytest.raises(InvalidQueryError):
         apply_filters(select(Product), Product, [Filter("stock", FilterOp.IN, "12")])
+
+
+STRONG_KEY = "k" * 48
+STRONG_PASSWORD = "Zq8vL2rT9wX4yB7n"
+
+
+def test_database_url_never_shows_its_password() -> None:
+    settings = make(database_url=f"postgresql://svc:{STRONG_PASSWORD}@db.internal/shop")
+    assert settings.database_dsn.password == STRONG_PASSWORD  # still usable...
+    for rendered in (
+        repr(settings),
+        str(settings),
+        str(settings.model_dump()),
+        settings.model_dump_json(),
+        repr(settings.database_dsn),
+    ):
+        assert STRONG_PASSWORD not in rendered  # ...but never displayed
+
+
+async def test_startup_log_hides_the_password() -> None:
+    settings = make(database_url=f"postgresql://svc:{STRONG_PASSWORD}@db.internal/shop")
+    app = create_app(settings)
+    messages: list[str] = []
+    logger.add(lambda message: messages.append(message.record["message"]), level="DEBUG")
+    async with app.router.lifespan_context(app):  # the pool connects lazily: no server needed
+        pass
+    assert any("db.internal" in message for message in messages)
+    assert not any(STRONG_PASSWORD in message for message in messages)
+
+
+def test_invalid_database_url_error_does_not_repeat_it() -> None:
+    with pytest.raises(ValidationError) as excinfo:
+        make(database_url=f"not a url {STRONG_PASSWORD}")
+    assert "not a valid database URL" in str(excinfo.value)
+    assert all(STRONG_PASSWORD not in str(error["msg"]) for error in excinfo.value.errors())
+
+
+@pytest.mark.parametrize("env", ["staging", "production"])
+@pytest.mark.parametrize(
+    ("database", "problem"),
+    [
+        ({"database_url": "postgresql://app@db.internal/app"}, "must include a password"),
+        ({}, "must include a password"),  # built from POSTGRES_* without a password
+        ({"database_url": "postgresql://app:password@db.internal/app"}, "placeholder"),
+        ({"postgres_user": "svc", "postgres_password": "svc"}, "placeholder"),
+    ],
+)
+def test_strict_environments_refuse_a_weak_database_password(
+    env: str, database: dict[str, str], problem: str
+) -> None:
+    with pytest.raises(ValidationError, match=problem):
+        make(app_env=env, secret_key=STRONG_KEY, **database)
+
+
+@pytest.mark.parametrize("env", ["staging", "production"])
+def test_strict_environments_accept_a_real_database_password(env: str) -> None:
+    url = f"postgresql://svc:{STRONG_PASSWORD}@db.internal/shop"
+    assert make(app_env=env, secret_key=STRONG_KEY, database_url=url).is_strict
+    assert make(app_env=env, secret_key=STRONG_KEY, postgres_password=STRONG_PASSWORD).is_strict
+
+
+def _dependencies(dependant: Dependant) -> Iterator[Dependant]:
+    for dependency in dependant.dependencies:
+        yield dependency
+        yield from _dependencies(dependency)
+
+
+def test_no_dependency_runs_in_a_threadpool(settings: Settings) -> None:
+    """FastAPI runs a sync `def` dependency in a worker thread: one hop per request each."""
+    sync: list[str] = []
+    for route in create_app(settings).routes:
+        if isinstance(route, APIRoute):
+            for dependency in _dependencies(route.dependant):
+                call = dependency.call
+                if call is not None and not (
+                    inspect.iscoroutinefunction(call) or inspect.isasyncgenfunction(call)
+                ):
+                    sync.append(f"{route.path}: {getattr(call, '__qualname__', call)}")
+    assert sync == []

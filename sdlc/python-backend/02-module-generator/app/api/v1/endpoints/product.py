@@ -20,7 +20,7 @@ from app.service.product_service import ProductService
 router = APIRouter(prefix="/products", tags=["products"])
 
 
-def get_product_service(
+async def get_product_service(
     session: SessionDep,
     uow: UnitOfWorkDep,
 ) -> ProductService:

@@ -20,7 +20,7 @@ from app.service.supplier_service import SupplierService
 router = APIRouter(prefix="/suppliers", tags=["suppliers"])
 
 
-def get_supplier_service(
+async def get_supplier_service(
     session: SessionDep,
     uow: UnitOfWorkDep,
 ) -> SupplierService:
