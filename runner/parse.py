@@ -54,12 +54,27 @@ def decode_text(raw: bytes, path: Path) -> str:
     return text.replace("\r\n", "\n").replace("\r", "\n")
 
 
-def parse_step(step_file: StepFile, text: str | None = None) -> Step:
+@dataclass(frozen=True)
+class FrontMatterPolicy:
+    """Front matter keys that are not wf's (``wf.yaml``: ``front_matter:``).
+
+    By default another tool's key (MkDocs ``tags:``, Quarto ``author:``) is ignored and
+    a key one typo away from one of wf's (``chekcs:``) is refused; ``accept`` lists keys
+    to ignore even so, ``strict`` refuses every key that is neither wf's nor accepted.
+    """
+
+    accept: tuple[str, ...] = ()
+    strict: bool = False
+
+
+def parse_step(
+    step_file: StepFile, text: str | None = None, policy: FrontMatterPolicy | None = None
+) -> Step:
     """Parse a step document (read from disk unless ``text`` is given)."""
     path = step_file.path
     text = read_text(path) if text is None else text
     meta_text, body, offset = split_front_matter(text, path)
-    meta = parse_front_matter(meta_text, path) if meta_text is not None else {}
+    meta = parse_front_matter(meta_text, path, policy) if meta_text is not None else {}
     blocks, fragments, checks, heading = _parse_body(body, offset, path, step_file.number)
     checks = _front_matter_checks(meta, meta_text, path, step_file.number) + checks
     _unique_check_names(checks)
@@ -92,8 +107,11 @@ def split_front_matter(text: str, path: Path) -> tuple[str | None, str, int]:
     raise DocumentError("front matter opened with '---' is never closed", path, 1)
 
 
-def parse_front_matter(meta_text: str, path: Path) -> dict[str, Any]:
-    """Load and validate the YAML front matter; unknown and repeated keys are errors."""
+def parse_front_matter(
+    meta_text: str, path: Path, policy: FrontMatterPolicy | None = None
+) -> dict[str, Any]:
+    """Load and validate the YAML front matter: wf's keys (repeated: an error), and
+    other tools' keys, which are dropped (see ``FrontMatterPolicy``)."""
     import yaml
 
     try:
@@ -107,17 +125,30 @@ def parse_front_matter(meta_text: str, path: Path) -> dict[str, Any]:
         return {}
     if not isinstance(meta, dict):
         raise DocumentError("front matter must be a mapping of keys to values", path, 2)
-    _no_duplicate_keys(node, path)
+    _unique_keys(node, path)
+    for key, value in node.value:
+        if isinstance(key, yaml.ScalarNode) and key.value in FRONT_MATTER_KEYS:
+            _no_duplicate_keys(value, path)
     lines = _key_lines(node)
-    for key in meta:
-        if key not in FRONT_MATTER_KEYS:
-            raise DocumentError(
-                f"unknown front matter key {key!r}{_did_you_mean(str(key), FRONT_MATTER_KEYS)}",
-                path,
-                lines.get(key, 2),
-            )
+    for key in [k for k in meta if k not in FRONT_MATTER_KEYS]:
+        _foreign_key(str(key), policy or FrontMatterPolicy(), path, lines.get(key, 2))
+        del meta[key]
     _validate_front_matter(meta, lines, path)
     return meta
+
+
+def _foreign_key(key: str, policy: FrontMatterPolicy, path: Path, line: int) -> None:
+    """Another tool's key is ignored, unless it looks like a typo of one of wf's."""
+    if key in policy.accept:
+        return
+    meant = _typo_of(key, FRONT_MATTER_KEYS)
+    if meant is not None:
+        hint = "; if another tool needs it, list it under front_matter: accept: in wf.yaml"
+        message = f"unknown front matter key {key!r} (did you mean {meant!r}?{hint})"
+        raise DocumentError(message, path, line)
+    if policy.strict:
+        message = f"unknown front matter key {key!r}{_did_you_mean(key, FRONT_MATTER_KEYS)}"
+        raise DocumentError(f"{message} (front_matter: strict in wf.yaml)", path, line)
 
 
 def _key_lines(node: yaml.Node) -> dict[Any, int]:

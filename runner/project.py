@@ -13,7 +13,7 @@ from runner import __version__
 from runner.discover import SET_CONFIG, StepFile, find_sets, find_steps, select
 from runner.errors import DocumentError, PathError, SelectionError
 from runner.model import Step
-from runner.parse import decode_text, parse_step, read_text
+from runner.parse import FrontMatterPolicy, decode_text, parse_step, read_text
 from runner.paths import inside_project
 from runner.stepcache import (
     MAX_CACHE_BYTES,
@@ -52,6 +52,7 @@ class WorkflowSet:
     name: str
     step_files: list[StepFile]
     vars: dict[str, Any] = field(default_factory=dict)
+    front_matter: FrontMatterPolicy = field(default_factory=FrontMatterPolicy)
     _parsed: dict[str, Step] = field(default_factory=dict, repr=False)
 
     @property
@@ -71,7 +72,7 @@ class WorkflowSet:
 
     def step(self, step_file: StepFile) -> Step:
         if step_file.number not in self._parsed:
-            self._parsed[step_file.number] = _parse_cached(self.root, step_file)
+            self._parsed[step_file.number] = _parse_cached(self.root, step_file, self.front_matter)
         return self._parsed[step_file.number]
 
 
@@ -88,7 +89,10 @@ def load_sets(root: Path, names: tuple[str, ...] | list[str] = ()) -> list[Workf
 
 def load_set(root: Path, name: str) -> WorkflowSet:
     folder = root / "workflows" / name
-    return WorkflowSet(root, name, find_steps(folder), _set_vars(folder / SET_CONFIG))
+    config = folder / SET_CONFIG
+    data = _set_config(config)
+    policy = _front_matter_policy(data.get("front_matter"), config)
+    return WorkflowSet(root, name, find_steps(folder), _set_vars(data, config), policy)
 
 
 def only_set(root: Path, name: str | None) -> WorkflowSet:
@@ -102,8 +106,11 @@ def only_set(root: Path, name: str | None) -> WorkflowSet:
     return load_set(root, available[0])
 
 
-def _set_vars(config: Path) -> dict[str, Any]:
-    """Variables from ``workflows/<set>/wf.yaml`` (key ``vars``), the set-level config."""
+SET_CONFIG_KEYS = ("vars", "front_matter")
+
+
+def _set_config(config: Path) -> dict[str, Any]:
+    """``workflows/<set>/wf.yaml``, the set-level config (absent: empty)."""
     if not config.is_file():
         return {}
     import yaml
@@ -112,8 +119,30 @@ def _set_vars(config: Path) -> dict[str, Any]:
         data = yaml.safe_load(read_text(config)) or {}
     except yaml.YAMLError as exc:
         raise DocumentError(f"not valid YAML: {exc}", config, 1) from exc
-    if not isinstance(data, dict) or set(data) - {"vars"}:
-        raise DocumentError("the set config holds one key, 'vars' (a mapping)", config, 1)
+    if not isinstance(data, dict) or set(data) - set(SET_CONFIG_KEYS):
+        message = "the set config holds 'vars' (a mapping) and 'front_matter'"
+        raise DocumentError(message, config, 1)
+    return data
+
+
+def _front_matter_policy(value: Any, config: Path) -> FrontMatterPolicy:
+    """``front_matter: {accept: [key, ...], strict: false}``."""
+    if value is None:
+        return FrontMatterPolicy()
+    if not isinstance(value, dict) or set(value) - {"accept", "strict"}:
+        message = "'front_matter' takes 'accept' (a list of keys) and 'strict' (true/false)"
+        raise DocumentError(message, config, 1)
+    accept = value.get("accept") or []
+    strict = value.get("strict", False)
+    if not isinstance(accept, list) or not all(isinstance(k, str) for k in accept):
+        raise DocumentError("'front_matter.accept' must be a list of keys", config, 1)
+    if not isinstance(strict, bool):
+        raise DocumentError("'front_matter.strict' must be true or false", config, 1)
+    return FrontMatterPolicy(tuple(accept), strict)
+
+
+def _set_vars(data: dict[str, Any], config: Path) -> dict[str, Any]:
+    """Template variables of the set (``vars:`` in wf.yaml)."""
     variables = data.get("vars") or {}
     if not isinstance(variables, dict):
         raise DocumentError("'vars' must be a mapping", config, 1)
@@ -129,7 +158,7 @@ def _parser_fingerprint() -> str:
     return digest.hexdigest()
 
 
-def _parse_cached(root: Path, step_file: StepFile) -> Step:
+def _parse_cached(root: Path, step_file: StepFile, policy: FrontMatterPolicy) -> Step:
     """Parse a document, reusing the result stored for identical bytes at the same path.
 
     Cache files are JSON sealed with this user's key (``runner.stepcache``): one this
@@ -137,13 +166,14 @@ def _parse_cached(root: Path, step_file: StepFile) -> Step:
     """
     raw = step_file.path.read_bytes()
     identity = f"{_parser_fingerprint()}\0{step_file.path}\0{step_file.number}\0{step_file.slug}\0"
+    identity += f"{policy!r}\0"
     key = hashlib.sha256(identity.encode() + raw).hexdigest()
     secret = machine_key()
     cache_file = root / CACHE_DIR / "parse" / f"{key}.json"
     cached = _load_cached(root, cache_file, secret) if secret else None
     if cached is not None:
         return cached
-    step = parse_step(step_file, decode_text(raw, step_file.path))
+    step = parse_step(step_file, decode_text(raw, step_file.path), policy)
     payload = encode_step(step) if secret else None
     if payload is not None and secret is not None:
         # a read-only checkout, or a .wf/ that leads outside the project: uncached

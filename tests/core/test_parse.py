@@ -9,7 +9,7 @@ import pytest
 from runner.discover import StepFile
 from runner.errors import DocumentError
 from runner.model import Step
-from runner.parse import parse_step
+from runner.parse import FrontMatterPolicy, parse_step
 
 from .helpers import block, line_of, md
 
@@ -317,7 +317,11 @@ def test_unknown_front_matter_key_with_did_you_mean_and_line(tmp_path):
 
 
 def test_unknown_front_matter_key_without_close_match_lists_keys(tmp_path):
-    error = parse_error(tmp_path, "---\ntitle: A\nzzz: 1\n---\n")
+    path = tmp_path / "01_demo.md"
+    path.write_text("---\ntitle: A\nzzz: 1\n---\n")
+    with pytest.raises(DocumentError) as info:  # strict: other tools' keys refused too
+        parse_step(StepFile("01", "demo", path), policy=FrontMatterPolicy(strict=True))
+    error = info.value
     assert error.line == 3
     assert "zzz" in error.message
     for key in ("title", "requires", "optional", "vars", "template", "checks", "generate"):

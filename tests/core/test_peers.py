@@ -164,3 +164,76 @@ def test_balanced_template_braces_in_a_value_stay_a_template(tmp_path):
 
 def test_malformed_braces_on_an_example_are_left_alone(tmp_path):
     assert parse(tmp_path, "# T\n\n" + block("{{< highlight go >}}", "x\n")).blocks == ()
+
+
+# --- front matter of other tools ----------------------------------------------------------
+
+FOREIGN = {
+    "mkdocs": "title: Install\nicon: material/rocket\ntags: [setup, python]\nhide: [toc]\n",
+    "entangled": 'title: Hello\nauthor: Someone\nversion: 1.0.0\nentangled:\n  version: "2.0"\n',
+    "runme": "runme:\n  id: 01HF7B0KJPF469EG9ZWD5ZVBJ9\n  version: v3\nshell: bash\n",
+    "quarto": "title: T\nsubtitle: S\nauthor: [A, B]\nformat: {html: {toc: true}}\n",
+    "pandoc": "title: T\nbibliography: lit/ref.bib\nreference-section-title: References\n",
+    "nested-duplicates": "extra:\n  a: 1\n  a: 2\n",  # not ours to judge
+}
+
+
+@pytest.mark.parametrize("meta", FOREIGN.values(), ids=FOREIGN.keys())
+def test_other_tools_front_matter_is_ignored(tmp_path, meta):
+    text = f"---\n{meta}optional: true\n---\n# Doc\n\n" + block("python path=a.py", "x = 1\n")
+    step = parse(tmp_path, text)
+    assert step.optional is True
+    assert [b.target for b in step.blocks] == ["a.py"]
+
+
+@pytest.mark.parametrize(
+    ("key", "meant"),
+    [("chekcs", "checks"), ("check", "checks"), ("require", "requires"), ("var", "vars")],
+)
+def test_a_typo_of_our_key_is_still_refused(tmp_path, key, meant):
+    error = parse_error(tmp_path, f"---\ntitle: T\n{key}: []\n---\n# T\n")
+    assert error.line == 3
+    assert f"unknown front matter key {key!r} (did you mean {meant!r}?" in error.message
+    assert "front_matter: accept:" in error.message
+
+
+def test_our_duplicate_keys_are_still_refused(tmp_path):
+    error = parse_error(tmp_path, "---\nvars:\n  a: 1\n  a: 2\n---\n")
+    assert "'a' is given twice" in error.message
+
+
+def _front_matter_project(tmp_path, wf_yaml: str, meta: str):
+    doc = f"---\n{meta}\n---\n# T\n\n" + block("python path=a.py", "x = 1\n")
+    return write_project(tmp_path, {"01_t.md": doc}, wf_yaml=wf_yaml)
+
+
+def test_wf_yaml_accepts_a_key_that_looks_like_ours(tmp_path):
+    root = _front_matter_project(tmp_path, "front_matter:\n  accept: [check]\n", "check: yes")
+    result = wf(root, "build")
+    assert result.exit_code == 0, result.stderr
+    assert (root / "sdlc" / "demo" / "01-t" / "a.py").is_file()
+
+
+def test_wf_yaml_strict_refuses_every_other_key(tmp_path):
+    root = _front_matter_project(tmp_path, "front_matter:\n  strict: true\n", "tags: [x]")
+    result = wf(root, "build")
+    assert result.exit_code == 2
+    assert "01_t.md:2: unknown front matter key 'tags'" in result.stderr
+    assert "strict" in result.stderr
+    loose = _front_matter_project(tmp_path / "loose", "vars: {}\n", "tags: [x]")
+    assert wf(loose, "build").exit_code == 0
+
+
+@pytest.mark.parametrize(
+    ("wf_yaml", "needle"),
+    [
+        ("front_matter: [x]\n", "'front_matter' takes"),
+        ("front_matter: {acept: [x]}\n", "'front_matter' takes"),
+        ("front_matter: {accept: x}\n", "must be a list of keys"),
+        ("front_matter: {strict: maybe}\n", "must be true or false"),
+    ],
+)
+def test_bad_front_matter_config(tmp_path, wf_yaml, needle):
+    result = wf(_front_matter_project(tmp_path, wf_yaml, "title: T"), "build")
+    assert result.exit_code == 2
+    assert needle in result.stderr
