@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Callable
+from dataclasses import replace
 from functools import wraps
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -21,7 +22,8 @@ from runner.errors import WfError
 
 if TYPE_CHECKING:
     from runner.build import BuildResult
-    from runner.checks import CheckResult
+    from runner.checks import CheckOptions, CheckResult
+    from runner.checks.shard import Shard
     from runner.model import Source
     from runner.project import WorkflowSet
 
@@ -89,6 +91,24 @@ since_option = click.option(
     "--since",
     metavar="REF",
     help="Only steps whose documents changed since git REF, and the steps after them.",
+)
+
+
+def _shard(_ctx: click.Context, _param: click.Parameter, value: str | None) -> Shard | None:
+    from runner.checks.shard import Shard
+
+    try:
+        return None if value is None else Shard.parse(value)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from exc
+
+
+shard_option = click.option(
+    "--shard",
+    metavar="K/N",
+    callback=_shard,
+    help="Run only shard K of N (a CI matrix job): a stable split balanced by the "
+    "durations in the result cache.",
 )
 
 
@@ -308,6 +328,13 @@ def run(
 @set_option
 @since_option
 @format_option
+@shard_option
+@click.option(
+    "--list-shards",
+    type=click.IntRange(min=1),
+    metavar="N",
+    help="Show how the checks split into N shards; run nothing.",
+)
 @check_options
 @click.pass_context
 @handle_errors
@@ -317,6 +344,7 @@ def check(
     set_name: str | None,
     since: str | None,
     fmt: str,
+    list_shards: int | None,
     **check_args: Any,
 ) -> None:
     """Run the checks of the STEPS given (default: all) without regenerating.
@@ -325,8 +353,30 @@ def check(
     need PostgreSQL, Redis or S3 get a fresh database/bucket of their own.
     """
     sets = [one_set(ctx, set_name)] if steps else chosen_sets(ctx, set_name)
+    if list_shards is not None:
+        _list_shards(sets, steps, since, fmt, list_shards)
+        return
     ok = _checks(sets, steps, fmt, since, **check_args)
     sys.exit(EXIT_OK if ok else EXIT_FAIL)
+
+
+def _list_shards(
+    sets: list[WorkflowSet], steps: tuple[str, ...], since: str | None, fmt: str, count: int
+) -> None:
+    from runner import report
+    from runner.checks import CheckOptions
+    from runner.project import cache_dir
+    from runner.validate import plan_checks, shard_split
+
+    root = sets[0].root if sets else Path.cwd()
+    plans = [plan_checks(wset, steps, since) for wset in sets]
+    split = shard_split(plans, CheckOptions(cache_dir=cache_dir(root)), count)
+    specs = {i: spec for plan in plans for i, spec in plan.specs().items()}
+    if fmt == "json":
+        click.echo(report.dumps(report.shards_json(split, specs, root)))
+    else:
+        for line in report.shards_text(split, specs, root):
+            click.echo(line)
 
 
 @main.command()
@@ -340,6 +390,7 @@ def check(
     is_flag=True,
     help="Also fail when sdlc/ differs from what git has committed (modified or untracked).",
 )
+@shard_option
 @check_options
 @click.pass_context
 @handle_errors
@@ -351,6 +402,7 @@ def verify(
     with_checks: bool,
     since: str | None,
     committed: bool,
+    shard: Shard | None,
     **check_args: Any,
 ) -> None:
     """Check that sdlc/ is exactly what the documents produce (exit 1 on drift).
@@ -373,8 +425,10 @@ def verify(
     elif fmt == "github":
         click.echo(report.verification_github(result), nl=False)
     ok = result.ok
+    if shard is not None and not with_checks:
+        raise click.UsageError("--shard splits the checks: use it with --checks")
     if with_checks:
-        ok = _checks(sets, (), fmt, since, json_head=found, **check_args) and ok
+        ok = _checks(sets, (), fmt, since, json_head=found, shard=shard, **check_args) and ok
     elif fmt == "json":
         click.echo(report.dumps({"ok": ok, **found}))
     sys.exit(EXIT_OK if ok else EXIT_FAIL)
@@ -406,13 +460,13 @@ def _checks(
     python: str | None,
     junit: Path | None,
     json_head: dict[str, Any] | None = None,
+    shard: Shard | None = None,
 ) -> bool:
     """Run checks for the sets and report them in ``fmt``; True when all are ok."""
     from runner import report
     from runner.checks import CheckOptions, github_annotations, junit_xml, results_json
     from runner.project import cache_dir
     from runner.transaction import write_atomic
-    from runner.validate import validate
 
     if junit is not None and not junit.parent.is_dir():
         raise WfError(f"--junit {junit}: folder {junit.parent} does not exist")
@@ -426,15 +480,13 @@ def _checks(
         python=python,
     )
     progress = _progress(root) if fmt == "text" else None
-    results: list[CheckResult] = []
-    for wset in sets:
-        results += validate(wset, steps, options, since, progress).results
+    results, shard_head = _run_shard(sets, steps, since, options, progress, shard)
     ok = all(r.ok(strict) for r in results)
     if junit is not None:
         write_atomic(junit, junit_xml(results, strict, root).encode("utf-8"))
     if fmt == "json":
         head = json_head or {}
-        payload = {"ok": ok and not any(head.values()), **head}
+        payload = {"ok": ok and not any(head.values()), **head, **shard_head}
         payload["checks"] = results_json(results, strict, root)
         click.echo(report.dumps(payload))
     elif fmt == "github":
@@ -444,8 +496,42 @@ def _checks(
     else:
         for line in report.check_failures(results, root):
             click.echo(line)
+        if shard_head:
+            click.echo(report.shard_line(shard_head["shard"]))
         click.echo(report.check_summary(results, strict))
     return ok
+
+
+def _run_shard(
+    sets: list[WorkflowSet],
+    steps: tuple[str, ...],
+    since: str | None,
+    options: CheckOptions,
+    progress: Callable[[str, CheckResult | None], None] | None,
+    shard: Shard | None,
+) -> tuple[list[CheckResult], dict[str, Any]]:
+    """Plan the checks of every set, keep ``shard``'s part (all without one), run them.
+
+    Also returns what the JSON report says about the shard ({} without one).
+    """
+    from runner.validate import plan_checks, run_planned, shard_split
+
+    plans = [plan_checks(wset, steps, since) for wset in sets]
+    head: dict[str, Any] = {}
+    if shard is not None:
+        options = replace(options, record_durations=False)
+        split = shard_split(plans, options, shard.count)
+        total = sum(len(plan.specs()) for plan in plans)
+        plans = [plan.only(split.members(shard)) for plan in plans]
+        head["shard"] = {
+            "index": shard.index,
+            "count": shard.count,
+            "checks": sum(len(plan.specs()) for plan in plans),
+            "of": total,
+            "fingerprint": split.fingerprint,
+        }
+    results = [r for located in run_planned(plans, options, progress) for r in located]
+    return results, head
 
 
 def _progress(root: Path) -> Callable[[str, CheckResult | None], None]:

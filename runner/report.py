@@ -18,6 +18,8 @@ from runner.model import Source, Step
 if TYPE_CHECKING:
     from runner.build import Verification
     from runner.checks import CheckResult
+    from runner.checks.shard import Split
+    from runner.model import CheckSpec
 
 FIXES = {
     "stale": "wf build {set}",
@@ -212,3 +214,52 @@ def check_summary(results: list[CheckResult], strict: bool) -> str:
     failed = len(results) - passed - skipped
     note = " (strict: skipped checks fail)" if strict and skipped else ""
     return f"checks: {passed} passed, {failed} failed, {skipped} skipped{note}"
+
+
+def shards_json(split: Split, specs: dict[str, CheckSpec], root: Path) -> dict[str, Any]:
+    """``wf check --list-shards N --format json``: every shard's checks and weights."""
+    return {
+        "count": len(split.shards),
+        "measured": split.measured,
+        "fingerprint": split.fingerprint,
+        "shards": [
+            {
+                "index": index,
+                "seconds": round(split.load(index), 3),
+                "checks": [
+                    {
+                        "id": check,
+                        "step": specs[check].step,
+                        "name": specs[check].name,
+                        "source": specs[check].source.label(root),
+                        "seconds": round(split.weights[check], 3),
+                    }
+                    for check in members
+                ],
+            }
+            for index, members in enumerate(split.shards, start=1)
+        ],
+    }
+
+
+def shards_text(split: Split, specs: dict[str, CheckSpec], root: Path) -> Iterable[str]:
+    """``wf check --list-shards N``: one heading per shard, one line per check."""
+    basis = "recorded durations" if split.measured else "counts (no durations recorded yet)"
+    yield f"{len(split.shards)} shard(s), balanced by {basis}; split {split.fingerprint}"
+    for index, members in enumerate(split.shards, start=1):
+        heading = f"shard {index}/{len(split.shards)}: {len(members)} check(s)"
+        if split.measured:
+            heading += f", ~{split.load(index):.1f}s"
+        yield style(heading, bold=True)
+        for check in members:
+            spec = specs[check]
+            seconds = f"  {split.weights[check]:.1f}s" if split.measured else ""
+            yield f"  [{spec.step}] {spec.name}  {spec.source.label(root)}{seconds}"
+
+
+def shard_line(about: dict[str, Any]) -> str:
+    """What a ``--shard K/N`` run covered (``about`` is the JSON report's ``shard``)."""
+    return (
+        f"shard {about['index']}/{about['count']}: {about['checks']} of {about['of']} "
+        f"check(s), split {about['fingerprint']}"
+    )

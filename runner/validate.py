@@ -14,6 +14,7 @@ from runner.project import WorkflowSet
 
 if TYPE_CHECKING:
     from runner.checks import CheckJob, CheckOptions, CheckResult
+    from runner.checks.shard import Split
     from runner.syntax import SyntaxProblem
 
 Progress = Callable[[str, "CheckResult | None"], None]
@@ -27,6 +28,31 @@ class Validation:
     results: list[CheckResult] = field(default_factory=list)
 
 
+@dataclass
+class CheckPlan:
+    """The checks of some steps of one set, ready to run (nothing has run yet)."""
+
+    wset: WorkflowSet
+    plan: Plan
+    jobs: list[CheckJob]
+    failed: list[CheckResult]  # found without running anything (data files' syntax)
+
+    def specs(self) -> dict[str, CheckSpec]:
+        """Every planned check by its ``check_id``."""
+        from runner.checks import check_id
+
+        specs = [job.spec for job in self.jobs] + [r.spec for r in self.failed]
+        return {check_id(spec): spec for spec in reversed(specs)}
+
+    def only(self, members: frozenset[str]) -> CheckPlan:
+        """The same plan holding only the checks whose ids are ``members``."""
+        from runner.checks import check_id
+
+        jobs = [job for job in self.jobs if check_id(job.spec) in members]
+        failed = [r for r in self.failed if check_id(r.spec) in members]
+        return CheckPlan(self.wset, self.plan, jobs, failed)
+
+
 def validate(
     wset: WorkflowSet,
     selectors: tuple[str, ...],
@@ -34,21 +60,52 @@ def validate(
     since: str | None = None,
     progress: Progress | None = None,
 ) -> Validation:
-    """Run the declared and built-in checks of the selected steps.
+    """Run the declared and built-in checks of the selected steps of one set."""
+    [results] = run_planned([plan_checks(wset, selectors, since)], options, progress)
+    return Validation(wset, results)
+
+
+def plan_checks(
+    wset: WorkflowSet, selectors: tuple[str, ...], since: str | None = None
+) -> CheckPlan:
+    """The declared and built-in checks of the selected steps.
 
     Each step's checks run in the project assembled from every step up to it. With
     ``since``, only steps whose documents changed since that git ref and the steps
     after them (their checks run on projects that contain the changed files) run.
     """
-    from runner.checks import run_checks
-
     plan = plan_set(wset)
     numbers = {s.number for s in wset.select(selectors)}
     if since is not None:
         numbers &= affected_steps(wset, plan, since)
     jobs, failed = _check_jobs(plan, numbers)
+    return CheckPlan(wset, plan, jobs, failed)
+
+
+def shard_split(plans: list[CheckPlan], options: CheckOptions, count: int) -> Split:
+    """Split every planned check of every set into ``count`` shards, balanced by the
+    durations the result cache recorded."""
+    from runner.checks import recorded_durations
+    from runner.checks.shard import split
+
+    ids = [i for plan in plans for i in plan.specs()]
+    return split(ids, recorded_durations(options.cache_dir), count)
+
+
+def run_planned(
+    plans: list[CheckPlan], options: CheckOptions, progress: Progress | None = None
+) -> list[list[CheckResult]]:
+    """Run the checks of every plan in one batch (parallel across sets); each plan's
+    results, every failure located on its Markdown line."""
+    from runner.checks import run_checks
+
+    jobs = [job for plan in plans for job in plan.jobs]
     results = run_checks(jobs, options, progress) if jobs else []
-    return Validation(wset, failed + _locate_python_syntax(results, plan))
+    located: list[list[CheckResult]] = []
+    for plan in plans:
+        mine, results = results[: len(plan.jobs)], results[len(plan.jobs) :]
+        located.append(plan.failed + _locate_python_syntax(mine, plan.plan))
+    return located
 
 
 def affected_steps(wset: WorkflowSet, plan: Plan, since: str) -> set[str]:

@@ -4,6 +4,7 @@ Public API (everything else in this package is private)::
 
     run_checks(jobs, options, progress=None) -> list[CheckResult]
     CheckJob, CheckOptions, CheckResult, SERVICE_KINDS
+    check_id(spec), recorded_durations(cache_dir)  # a check's portable id; its last durations
     junit_xml(results, strict, root=None), github_annotations(results, strict, root=None),
     results_json(results, strict, root=None)
     escape_data(text), escape_property(text)  # GitHub workflow-command escaping
@@ -17,9 +18,12 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
+from runner.checks._cache import ResultCache, check_id
 from runner.checks._types import SERVICE_KINDS, CheckJob, CheckOptions, CheckResult
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from runner.checks._run import run_checks
     from runner.checks.report import (
         escape_data,
@@ -43,13 +47,20 @@ __all__ = [
     "CheckJob",
     "CheckOptions",
     "CheckResult",
+    "check_id",
     "escape_data",
     "escape_property",
     "github_annotations",
     "junit_xml",
+    "recorded_durations",
     "results_json",
     "run_checks",
 ]
+
+
+def recorded_durations(cache_dir: Path) -> dict[str, float]:
+    """``check_id`` -> seconds the check took when it last ran, from the result cache."""
+    return ResultCache(cache_dir).durations()
 
 
 def __getattr__(name: str) -> Any:

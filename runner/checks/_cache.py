@@ -2,8 +2,14 @@
 
 The key covers the check's spec (except its line, so editing prose above it keeps the
 cache, and only its document's name, so a checkout elsewhere or in CI hits it too), the
-assembled tree, the venv key (pyproject, interpreter, uv) and the kinds of services it
-needs (not their URLs: any PostgreSQL will do). Only passes are stored.
+assembled tree, the venv's portable identity (pyproject, interpreter version, uv - not
+the interpreter's path) and the kinds of services it needs (not their URLs: any
+PostgreSQL will do). No key holds an absolute path or a machine name, so a ``.wf/``
+restored on another machine or copied to another folder still hits. Only passes are
+stored.
+
+The cache also keeps how long each check took when it last ran (``durations.json``,
+keyed by ``check_id``), which balances ``--shard``.
 """
 
 from __future__ import annotations
@@ -29,6 +35,11 @@ def tree_digest(files: Mapping[str, bytes]) -> str:
     return digest.hexdigest()
 
 
+def check_id(spec: CheckSpec) -> str:
+    """A check's name across runs and machines: ``<set>/<document>::<name>``."""
+    return f"{spec.source.file.parent.name}/{spec.source.file.name}::{spec.name}"
+
+
 def result_key(spec: CheckSpec, tree: str, venv_key: str | None) -> str:
     fields = {
         "format": _FORMAT,
@@ -52,16 +63,44 @@ class Stored:
     duration: float
 
 
-class ResultCache:
-    """Passed results as small JSON files under ``<cache_dir>/results/<key>``.
+_DURATIONS = "durations.json"
 
-    Each is sealed with this user's key (``runner.stepcache``): a result planted in a
-    checkout's ``.wf/`` is not trusted, so it cannot pass a check that never ran.
+
+class ResultCache:
+    """Passed results as small JSON files under ``<cache_dir>/results/<key>``, and the
+    last duration of every check that ran in ``<cache_dir>/durations.json``.
+
+    Each result is sealed with this user's key (``runner.stepcache``): a result planted
+    in a checkout's ``.wf/`` is not trusted, so it cannot pass a check that never ran.
+    Durations are not sealed: a planted one can only unbalance ``--shard``.
     """
 
     def __init__(self, cache_dir: Path) -> None:
         self.root = cache_dir / "results"
         self._outside = not self.root.resolve().is_relative_to(cache_dir.resolve())
+        self.durations_file = cache_dir / _DURATIONS
+
+    def durations(self) -> dict[str, float]:
+        """``check_id`` -> seconds it took when it last ran ({} when none is recorded)."""
+        from runner.stepcache import read_regular
+
+        try:
+            raw = read_regular(self.durations_file, _MAX_RESULT_BYTES)
+            data = json.loads(raw) if raw is not None else {}
+            return {str(k): float(v) for k, v in data["checks"].items()}
+        except (OSError, ValueError, KeyError, TypeError, AttributeError, RecursionError):
+            return {}
+
+    def record_durations(self, ran: Mapping[str, float]) -> None:
+        """Merge the durations of checks that just ran (a lost race only loses numbers)."""
+        if not ran:
+            return
+        from runner.transaction import write_atomic
+
+        merged = self.durations() | {k: round(v, 3) for k, v in ran.items()}
+        data = {"format": _FORMAT, "checks": dict(sorted(merged.items()))}
+        with contextlib.suppress(OSError):
+            write_atomic(self.durations_file, json.dumps(data, indent=1).encode("utf-8"))
 
     def load(self, key: str) -> Stored | None:
         from runner.stepcache import machine_key, read_regular, unseal

@@ -14,7 +14,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from runner.checks._cache import ResultCache, result_key, tree_digest
+from runner.checks._cache import ResultCache, Stored, check_id, result_key, tree_digest
 from runner.checks._execute import (
     Interrupted,
     Outcome,
@@ -44,6 +44,7 @@ from runner.errors import CheckSetupError
 from runner.model import CheckSpec
 
 Progress = Callable[[str, CheckResult | None], None]
+_TIMED = ("passed", "failed", "timeout")  # ran to an end: their durations balance --shard
 
 
 @dataclass(frozen=True)
@@ -76,15 +77,22 @@ def run_checks(
     plans = _Planner(options, env).plan_all(jobs)
     cache = ResultCache(options.cache_dir)
     results: list[CheckResult | None] = [None] * len(plans)
+    timed: dict[str, float] = {}  # check_id -> seconds it takes (a cached one: when it ran)
     if options.use_cache:
         for index, plan in enumerate(plans):
-            results[index] = _cached(plan, cache, report)
+            stored = cache.load(plan.key)
+            if stored is not None:
+                results[index] = _cached(plan, stored, report)
+                timed[check_id(plan.spec)] = stored.duration
     pending = [index for index, result in enumerate(results) if result is None]
     if pending:
         venvs = _build_venvs([plans[i] for i in pending], options, env, report)
         ran = _run_all([plans[i] for i in pending], venvs, options, env, cache, report)
         for index, result in zip(pending, ran, strict=True):
             results[index] = result
+        timed |= {check_id(r.spec): r.duration for r in ran if r.status in _TIMED}
+    if options.record_durations:
+        cache.record_durations(timed)
     return [result for result in results if result is not None]
 
 
@@ -157,7 +165,7 @@ class _Planner:
         if pyproject is not None:
             uv, version, interpreter = self._tools(job.spec)
             venv = VenvSpec(pyproject, interpreter, uv, version)
-        key = result_key(job.spec, tree_digest(job.files), venv.key if venv else None)
+        key = result_key(job.spec, tree_digest(job.files), venv.portable_key if venv else None)
         return _Plan(job, venv, key)
 
     def _tools(self, spec: CheckSpec) -> tuple[str, str, Interpreter]:
@@ -177,10 +185,7 @@ class _Planner:
         return self._tooling
 
 
-def _cached(plan: _Plan, cache: ResultCache, report: _Reporter) -> CheckResult | None:
-    stored = cache.load(plan.key)
-    if stored is None:
-        return None
+def _cached(plan: _Plan, stored: Stored, report: _Reporter) -> CheckResult:
     result = CheckResult(plan.spec, "passed", 0.0, stored.output, cached=True)
     report.start(plan.spec)
     report.end(result)

@@ -33,6 +33,9 @@ class CheckOptions:
     use_cache: bool = True  # False: never read the result cache (results are still stored)
     python: str | None = None  # --python; None: WF_PYTHON from ``env``, then discovery
     env: Mapping[str, str] | None = None  # base environment, default os.environ
+    # Update the durations that balance --shard; off while running one shard, so every
+    # shard of a matrix (even run one after another in one folder) sees the same split.
+    record_durations: bool = True
 
 
 @dataclass(frozen=True)

@@ -57,6 +57,16 @@ class VenvSpec:
         digest.update(self.pyproject)
         return digest.hexdigest()[:32]
 
+    @property
+    def portable_key(self) -> str:
+        """What the venv is, not where: the key without the interpreter's path, for the
+        result cache (a restored cache hits on a machine whose Python lives elsewhere)."""
+        digest = hashlib.sha256()
+        for part in (_FORMAT, self.interpreter.label, self.uv_version):
+            digest.update(part.encode() + b"\0")
+        digest.update(self.pyproject)
+        return digest.hexdigest()[:32]
+
 
 def find_uv(env: Mapping[str, str]) -> str | None:
     """The uv binary: the one shipped with the ``uv`` package, else ``uv`` on PATH."""
