@@ -120,7 +120,9 @@ def test_results_are_stored_with_the_shared_atomic_writer(make_job, options, tmp
 
     monkeypatch.setattr(runner.transaction, "write_atomic", spy)
     run_checks([counting_job(make_job, tmp_path / "side")], options)
-    assert [p.parent for p in written] == [options.cache_dir / "results"]
+    results = options.cache_dir / "results"
+    assert sorted(written) == sorted([*results.iterdir(), options.cache_dir / "durations.json"])
+    assert len(list(results.iterdir())) == 1
     assert run_checks([counting_job(make_job, tmp_path / "side")], options)[0].cached
 
 
