@@ -35,9 +35,19 @@ def key_file() -> Path:
     return Path(base) / "wf" / "cache-key"
 
 
+SHARED_KEY_VARIABLE = "WF_CACHE_KEY"
+
+
 @cache
 def machine_key() -> bytes | None:
-    """This user's secret for authenticating cache files (None: caching is off)."""
+    """This user's secret for authenticating cache files (None: caching is off).
+
+    ``WF_CACHE_KEY`` (e.g. a CI secret) replaces it: machines that share the secret
+    trust each other's caches, so a ``.wf/`` restored by a CI cache action still hits.
+    """
+    shared = os.environ.get(SHARED_KEY_VARIABLE, "")
+    if shared:
+        return hashlib.sha256(b"wf-cache-key\0" + shared.encode("utf-8")).digest()
     path = key_file()
     with contextlib.suppress(OSError):
         data = read_regular(path, _KEY_BYTES + 1)

@@ -16,6 +16,7 @@ NEUTRAL_VARS = (
     "WF_S3_ENDPOINT_URL",
     "S3_ENDPOINT_URL",
     "WF_PYTHON",
+    "WF_CACHE_KEY",
     "CI",
     "GIT_DIR",
     "GIT_WORK_TREE",

@@ -269,3 +269,38 @@ def test_results_hit_with_the_same_python_at_another_path(tmp_path, monkeypatch)
     assert code == 0
     assert all(c["cached"] for c in second["checks"]), second["checks"]
     assert marker.read_text() == "ran\n"  # the interpreter's path is not in the key
+
+
+def test_a_cache_restored_on_another_machine_hits_when_they_share_wf_cache_key(
+    tmp_path, monkeypatch
+):
+    """Results are sealed with the user's key; CI machines share one through WF_CACHE_KEY."""
+    from runner import stepcache
+
+    marker = tmp_path / "ran.log"
+    docs = {"01_setup.md": step_doc("Setup", check_block(f"echo ran >> {marker}", name="once"))}
+    root = write_project(tmp_path / "runner-a" / "project", docs)
+
+    def on_machine(name: str, project: Path, shared: str | None) -> list[bool]:
+        monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / name / "home-cache"))
+        if shared is None:
+            monkeypatch.delenv("WF_CACHE_KEY", raising=False)
+        else:
+            monkeypatch.setenv("WF_CACHE_KEY", shared)
+        stepcache.machine_key.cache_clear()
+        try:
+            code, report = run_json(project, "check")
+        finally:
+            stepcache.machine_key.cache_clear()
+        assert code == 0
+        return [c["cached"] for c in report["checks"]]
+
+    assert on_machine("runner-a", root, "ci-secret") == [False]
+    for name in ("runner-b", "runner-c"):
+        shutil.copytree(root / ".wf", tmp_path / name / "project" / ".wf")
+        write_project(tmp_path / name / "project", docs)
+    assert on_machine("runner-b", tmp_path / "runner-b" / "project", "ci-secret") == [True]
+    assert marker.read_text() == "ran\n"
+    # Without the shared key a restored cache is foreign, hence untrusted: the check runs.
+    assert on_machine("runner-c", tmp_path / "runner-c" / "project", None) == [False]
+    assert marker.read_text() == "ran\nran\n"
