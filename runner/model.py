@@ -44,6 +44,7 @@ class Block:
     skeleton: bool = False
     stripped: int = 0  # leading lines of the fence left out of content (``# path:`` comment)
     name: str | None = None  # ``{.python #name file=…}``: the file is every block of that name
+    permissions: int | None = None  # Entangled's ``mode=0755``; only its executable bit is used
 
 
 @dataclass(frozen=True)

@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     import yaml
 
 MODES = ("write", "append", "patch")
-TARGET_KEYS = ("path", "file", "filename", "title")
+TARGET_KEYS = ("path", "file", "filename", "title", "tangle")  # tangle: md-tangle's
 CHECK_KEYS = ("name", "needs", "timeout", "expect_exit", "expect_output")
 DISPLAY_KEYS = ("linenums", "hl_lines", "id", "class")
 FLAGS = ("check", "template", "skeleton")
@@ -34,6 +34,10 @@ GENERATE_KEYS = ("templates", "instances")
 PANDOC_ATTRS = re.compile(r"^(?:(?P<lang>[^\s{}]+)\s+)?\{(?!\{)(?P<attrs>.*)(?<!\})\}$")
 NOWEB_ID = re.compile(r"^#(?P<name>[A-Za-z][\w:/.-]*)$")  # Entangled's ``{.python #name}``
 FIRST_LINE_TARGET = re.compile(r"^\s*(?:#|//|--|<!--)\s*path:\s*(?P<path>\S+?)\s*(?:-->)?\s*$")
+CELL_OPTION = re.compile(r"^(?:#|//|--)\|\s*(?P<key>[\w-]+)\s*:\s*(?P<value>.*?)\s*$")  # Quarto
+LMT_PATH = re.compile(r"^(?:[\w.-]+/)*[\w-][\w.-]*\.[A-Za-z]\w*$|^(?:[\w.-]+/)+[\w.-]+$")
+LMT_REFERENCE = re.compile(r"^\s*<<<.+>>>\s*$")
+PERMISSIONS = re.compile(r"^0?[0-7]{3}$")  # Entangled's mode=0755: a file permission
 
 
 def read_text(path: Path) -> str:
@@ -249,6 +253,7 @@ class FenceInfo:
     unknown: list[tuple[str, str]] = field(default_factory=list)  # (kind, word)
     problem: str | None = None  # the info string could not be split (unbalanced quote)
     braced: bool = False  # pandoc/Entangled attribute syntax ``{.python …}``
+    dialect: str = ""  # "md-tangle" or "lmt" when the target came in that tool's syntax
     names: list[str] = field(default_factory=list)  # ``#name`` inside braces
 
 
@@ -288,7 +293,8 @@ def _parse_body(
 def _continuation(block: Block, info: FenceInfo, continued: set[str]) -> Block:
     """Entangled concatenates the blocks of one document that name the same ``file=``;
     a later block in that syntax (no ``#name``, no ``mode=``) appends, as it does there."""
-    if not info.braced or block.name is not None or "mode" in info.attrs:
+    concatenating = info.braced or info.dialect == "md-tangle"
+    if not concatenating or block.name is not None or info.attrs.get("mode") in MODES:
         return block
     if block.target in continued:
         return replace(block, mode="append")
@@ -312,6 +318,7 @@ def parse_info(info: str, source: Source) -> FenceInfo:
         words = cleaned.split()
     for index, word in enumerate(words):
         _read_word(result, index, word, source)
+    _lmt_header(result, words)
     if result.problem is None and any(_unbalanced(word) for word in words):
         result.problem = (
             f"malformed fence attributes {info.strip()!r}: unbalanced braces"
@@ -326,7 +333,25 @@ def _unbalanced(word: str) -> bool:
     return word.count("{") != word.count("}")
 
 
+def _lmt_header(result: FenceInfo, words: list[str]) -> None:
+    """lmt's ``python app/main.py`` (``… +=`` appends): the second word names the file
+    only when nothing else is said and it cannot be anything but a path."""
+    rest = words[1:]
+    if result.braced or len(rest) not in (1, 2) or result.attrs or result.flags:
+        return
+    if not LMT_PATH.match(rest[0]) or rest[1:] not in ([], ["+="]):
+        return
+    result.unknown = []
+    result.attrs["path"] = rest[0]
+    if rest[1:]:
+        result.attrs["mode"] = "append"
+    result.dialect = "lmt"
+
+
 def _read_word(result: FenceInfo, index: int, word: str, source: Source) -> None:
+    if word.startswith("tangle:") and not result.braced:
+        word = "tangle=" + word[len("tangle:") :]  # md-tangle's attribute
+        result.dialect = "md-tangle"
     if "=" in word:
         key, _, value = word.partition("=")
         if key not in KNOWN_KEYS:
@@ -437,7 +462,10 @@ def _block(info: FenceInfo, content: str, source: Source) -> Block | Fragment | 
     check_only = [k for k in CHECK_KEYS if k in attrs]
     if check_only:
         raise DocumentError(f"{check_only[0]!r} is only valid on a check block", *_at(source))
-    mode = attrs.get("mode", "write")
+    _dialect_rules(info, target, content, source)
+    mode, permissions = attrs.get("mode", "write"), None
+    if PERMISSIONS.match(mode):
+        mode, permissions = "write", int(mode, 8)
     _known(mode, MODES, "mode", source)
     if "skeleton" in flags and mode != "write":
         raise DocumentError("a skeleton block must use mode=write", *_at(source))
@@ -451,7 +479,21 @@ def _block(info: FenceInfo, content: str, source: Source) -> Block | Fragment | 
         skeleton="skeleton" in flags,
         stripped=stripped,
         name=_one_name(info, source),
+        permissions=permissions,
     )
+
+
+def _dialect_rules(info: FenceInfo, target: str, content: str, source: Source) -> None:
+    """What wf does not do of md-tangle and lmt is refused, never half done."""
+    if info.dialect == "md-tangle" and "," in target:
+        message = f"tangle:{target} names several files; give each file its own block"
+        raise DocumentError(message, *_at(source))
+    if info.dialect == "md-tangle" and target.startswith("~"):
+        message = f"tangle:{target} is in your home folder; wf writes inside the project"
+        raise DocumentError(message, *_at(source))
+    if info.dialect == "lmt" and any(LMT_REFERENCE.match(line) for line in content.split("\n")):
+        message = "lmt's <<<name>>> references are not read; use {.lang #name} and <<name>>"
+        raise DocumentError(message, *_at(source))
 
 
 def _target_only_words(info: FenceInfo) -> list[str]:
@@ -486,12 +528,28 @@ def _names_a_target(info: FenceInfo) -> bool:
 
 
 def _first_line_target(content: str) -> tuple[str | None, str, int]:
-    """(target, content without the ``# path:`` line, number of lines left out)."""
+    """(target, content without the ``# path:`` line, number of lines left out).
+
+    Quarto's cell options (``#| file: hello.py`` among the first ``#|`` lines) name a
+    target too; all of those option lines are left out then.
+    """
     first, _, rest = content.partition("\n")
     match = FIRST_LINE_TARGET.match(first)
-    if match is None:
+    if match is not None:
+        return match["path"], rest, 1
+    return _cell_options_target(content)
+
+
+def _cell_options_target(content: str) -> tuple[str | None, str, int]:
+    lines = content.split("\n")
+    count, target = 0, None
+    while count < len(lines) and (option := CELL_OPTION.match(lines[count])):
+        if option["key"] == "file":
+            target = option["value"].strip("'\"") or None
+        count += 1
+    if target is None:
         return None, content, 0
-    return match["path"], rest, 1
+    return target, "\n".join(lines[count:]), count
 
 
 def _check_from_block(info: FenceInfo, content: str, source: Source, number: str) -> CheckSpec:

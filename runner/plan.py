@@ -30,9 +30,12 @@ class PlannedFile:
     sources: tuple[Source, ...]
     skeleton: bool = False
     derived: bool = False  # only appended to or patched in this step, never written whole
+    permissions: int | None = None  # from ``mode=0755`` (Entangled); else a ``#!`` decides
 
     @property
     def executable(self) -> bool:
+        if self.permissions is not None:
+            return bool(self.permissions & 0o111)
         return self.content.startswith(b"#!")
 
     @property
@@ -96,11 +99,12 @@ def make_plan(
     for step in earlier:
         names.add_step(step)
     recipes: dict[str, _Recipe] = {}
+    permissions: dict[str, int] = {}
     plans = []
     for step in steps:
         variables = {**(set_vars or {}), **step.vars, **(overrides or {})}
         builder = _StepBuilder(step, tree, folders, rerun=base is not None)
-        builder.names, builder.recipes = names, recipes
+        builder.names, builder.recipes, builder.permissions = names, recipes, permissions
         _reemit(builder, names.add_step(step))
         plans.append(_plan_step(builder, variables, overrides or {}))
     return Plan(set_name, plans, names.unused() if not base else [])
@@ -133,6 +137,7 @@ class _StepBuilder:
         self.derived: dict[str, bool] = {}
         self.names = Names()
         self.recipes: dict[str, _Recipe] = {}  # how each tangled file was made (see _reemit)
+        self.permissions: dict[str, int] = {}  # ``mode=0755`` of the block that wrote a file
 
     def write(
         self,
@@ -154,6 +159,7 @@ class _StepBuilder:
         self._claim(path, source)
         self.tree[path] = content
         self.recipes.pop(path, None)
+        self.permissions.pop(path, None)
         if skeleton:
             self.skeletons.add(path)
         self._touch(path, source, derived=False, also=also)
@@ -216,6 +222,7 @@ class _StepBuilder:
                 sources=tuple(sources),
                 skeleton=path in self.skeletons,
                 derived=self.derived[path],
+                permissions=self.permissions.get(path),
             )
             for path, sources in self.sources.items()
         }
@@ -266,6 +273,8 @@ def _apply_block(
         builder.patch(path, content, block.source)
     else:
         builder.write(path, content, block.source, block.skeleton, expansion.sources)
+        if block.permissions is not None:
+            builder.permissions[path] = block.permissions
     if block.mode == "write" or path not in builder.recipes:
         builder.recipes[path] = _Recipe("" if block.mode == "write" else before)
     recipe = builder.recipes[path]

@@ -237,3 +237,111 @@ def test_bad_front_matter_config(tmp_path, wf_yaml, needle):
     result = wf(_front_matter_project(tmp_path, wf_yaml, "title: T"), "build")
     assert result.exit_code == 2
     assert needle in result.stderr
+
+
+# --- other tools' target syntax -----------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("lang", "options", "target"),
+    [
+        ("python", "#| file: hello.py\n", "hello.py"),
+        ("python", "#| label: fig-1\n#| file: 'app/hello.py'\n#| echo: false\n", "app/hello.py"),
+        ("js", "//| file: static/app.js\n", "static/app.js"),
+        ("sql", '--| file: "db/init.sql"\n', "db/init.sql"),
+    ],
+)
+def test_quarto_cell_option_names_the_target_and_is_stripped(tmp_path, lang, options, target):
+    text = "# Q\n\n" + block(lang, options + "body = 1\n")
+    step = parse(tmp_path, text)
+    assert [(b.target, b.content, b.stripped) for b in step.blocks] == [
+        (target, "body = 1\n", options.count("\n"))
+    ]
+
+
+def test_quarto_options_without_file_leave_an_example(tmp_path):
+    text = "# Q\n\n" + block("python", "#| label: x\n#| echo: false\nprint(1)\n")
+    assert parse(tmp_path, text).blocks == ()
+
+
+def test_md_tangle_attribute_and_its_concatenation(tmp_path):
+    text = (
+        "# M\n\n"
+        + block("bash tangle:scripts/setup.sh", "#!/bin/bash\necho one\n")
+        + block("bash tangle:scripts/setup.sh", "echo two\n")
+    )
+    step = parse(tmp_path, text)
+    assert [(b.target, b.mode) for b in step.blocks] == [
+        ("scripts/setup.sh", "write"),
+        ("scripts/setup.sh", "append"),
+    ]
+    root = write_project(tmp_path / "p", {"01_m.md": text})
+    assert wf(root, "build").exit_code == 0
+    out = root / "sdlc" / "demo" / "01-m" / "scripts" / "setup.sh"
+    assert out.read_text() == "#!/bin/bash\necho one\necho two\n"
+
+
+@pytest.mark.parametrize(
+    ("info", "needle"),
+    [
+        ("sh tangle:a.sh,b.sh", "names several files"),
+        ("sh tangle:~/.bashrc", "home folder"),
+    ],
+)
+def test_md_tangle_features_wf_does_not_have_are_refused(tmp_path, info, needle):
+    error = parse_error(tmp_path, "# M\n\n" + block(info, "x\n"))
+    assert needle in error.message
+    assert error.line == 3
+
+
+@pytest.mark.parametrize(
+    ("info", "target", "mode"),
+    [
+        ("python app/main.py", "app/main.py", "write"),
+        ("go main.go", "main.go", "write"),
+        ("go main.go +=", "main.go", "append"),
+        ("make build/Makefile", "build/Makefile", "write"),
+    ],
+)
+def test_lmt_header_names_the_file(tmp_path, info, target, mode):
+    step = parse(tmp_path, "# L\n\n" + block(info, "x\n"))
+    assert [(b.target, b.mode) for b in step.blocks] == [(target, mode)]
+
+
+@pytest.mark.parametrize(
+    "info",
+    ["python 3.12", "python Makefile", 'go "main function"', "python app/main.py extra", "sh $"],
+)
+def test_lmt_header_only_where_unambiguous(tmp_path, info):
+    assert parse(tmp_path, "# L\n\n" + block(info, "x\n")).blocks == ()
+
+
+def test_lmt_references_are_refused_not_written(tmp_path):
+    error = parse_error(tmp_path, "# L\n\n" + block("go main.go", "<<<imports>>>\n"))
+    assert "lmt's <<<name>>> references are not read" in error.message
+
+
+def test_entangled_octal_mode_is_a_permission(tmp_path):
+    text = (
+        "# E\n\n"
+        + block("{.sh file=run.sh mode=0755}", "echo no shebang\n")
+        + block("{.sh file=plain.sh mode=644}", "#!/bin/sh\necho not executable\n")
+        + block("{.sh file=log.txt mode=append}", "line\n")
+    )
+    step = parse(tmp_path, text)
+    assert [(b.target, b.mode, b.permissions) for b in step.blocks] == [
+        ("run.sh", "write", 0o755),
+        ("plain.sh", "write", 0o644),
+        ("log.txt", "append", None),
+    ]
+    root = write_project(tmp_path / "p", {"01_e.md": text})
+    assert wf(root, "build").exit_code == 0
+    out = root / "sdlc" / "demo" / "01-e"
+    assert (out / "run.sh").stat().st_mode & 0o111
+    assert not (out / "plain.sh").stat().st_mode & 0o111
+    assert wf(root, "verify").exit_code == 0
+
+
+def test_a_bad_mode_still_says_what_is_allowed(tmp_path):
+    error = parse_error(tmp_path, "# E\n\n" + block("{.sh file=a.sh mode=0999}", "x\n"))
+    assert "unknown mode '0999'" in error.message
