@@ -3,14 +3,16 @@ to an existing project. Both plan in memory, check every action, then write."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from runner.build import write_action
+from runner.build import derived_plan, write_action
+from runner.derive import CURRENT, DeriveOptions, derive_on
 from runner.errors import ConflictError, WfError
-from runner.plan import PlannedFile, make_plan
+from runner.plan import PlannedFile, StepPlan, make_plan
 from runner.project import WorkflowSet
 from runner.transaction import Action, Transaction
 
@@ -34,6 +36,7 @@ def export(
     """Write the project assembled from the chosen steps into ``target``."""
     chosen = wset.select(selectors)
     plan = make_plan(wset.name, wset.steps(chosen), wset.vars, overrides)
+    plan = derived_plan(wset, CURRENT, plan=plan).plan
     files = list(plan.assembled().values())
     _check_export_target(target, force)
     actions: list[Action] = [
@@ -99,12 +102,49 @@ def apply(
     step_plan = make_plan(
         wset.name, wset.steps(chosen), wset.vars, overrides, base.text, earlier
     ).steps[0]
-    actions, kept = _apply_actions(step_plan.files.values(), target, base)
+    files = list(step_plan.files.values()) + _derived_here(wset, step_plan, target, base)
+    actions, kept = _apply_actions(files, target, base)
     transaction = Transaction(target, actions)
     transaction.check(force)
     if not dry_run:
         transaction.run()
     return ApplyResult(target, actions, kept)
+
+
+_NOT_PROJECT = {".git", ".hg", ".svn", ".venv", "venv", ".wf", "node_modules", "__pycache__"}
+
+
+def _derived_here(
+    wset: WorkflowSet, step_plan: StepPlan, target: Path, base: _ProjectFiles
+) -> list[PlannedFile]:
+    """The step's derived outputs, made in a copy of the project as the step leaves it
+    (its own current version of each file present, so ``uv lock`` keeps the pins)."""
+    if not step_plan.derivations:
+        return []
+    tree = _project_tree(target)
+    for planned in step_plan.files.values():
+        content = planned.content
+        if planned.path in base.crlf:
+            content = content.replace(b"\n", b"\r\n")
+        tree[planned.path] = content
+    options = DeriveOptions(CURRENT, wset.root)
+    made = []
+    for derivation in step_plan.derivations:
+        made.append(derive_on(derivation, step_plan.step.folder, tree, options))
+        tree[derivation.path] = made[-1].content
+    return made
+
+
+def _project_tree(target: Path) -> dict[str, bytes]:
+    """The project's files, without version control, venvs and caches."""
+    tree: dict[str, bytes] = {}
+    for folder, dirs, files in os.walk(target):
+        dirs[:] = sorted(d for d in dirs if d not in _NOT_PROJECT)
+        for name in files:
+            path = Path(folder) / name
+            if path.is_file() and not path.is_symlink():
+                tree[path.relative_to(target).as_posix()] = path.read_bytes()
+    return tree
 
 
 class _ProjectFiles:
@@ -150,7 +190,7 @@ def _apply_actions(
         conflict = None
         if planned.path in base.binary:
             conflict = "is not UTF-8 text, so this step cannot build on it"
-        elif existing is not None and not planned.derived:
+        elif existing is not None and not planned.derived and planned.inputs is None:
             conflict = "exists with different content"
         actions.append(write_action(planned.path, planned, existing, conflict))
     return actions, kept

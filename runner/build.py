@@ -11,8 +11,17 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from runner.derive import CURRENT, RECHECK, RECORDED, Derivations, DeriveOptions, Recorded, derive
 from runner.discover import StepFile
-from runner.drift import HAND_EDITED, MANIFEST_STALE, ORPHANED, UNTRACKED, Difference, compare
+from runner.drift import (
+    HAND_EDITED,
+    MISSING,
+    ORPHANED,
+    STALE,
+    UNTRACKED,
+    Difference,
+    compare,
+)
 from runner.errors import ConflictError
 from runner.manifest import (
     Entry,
@@ -54,16 +63,42 @@ def plan_set(wset: WorkflowSet, chosen: list[StepFile] | None = None) -> Plan:
     return make_plan(wset.name, wset.steps(chosen), wset.vars)
 
 
-def state(wset: WorkflowSet, force: bool = False) -> SetState:
+def derived_plan(
+    wset: WorkflowSet,
+    policy: str,
+    python: str | None = None,
+    owned: OnDisk | None = None,
+    plan: Plan | None = None,
+) -> Derivations:
+    """The set's plan (default: every step) with its derived outputs filled in
+    (``runner.derive``); what an earlier build recorded comes from ``sdlc/<set>/``."""
+    if owned is None:  # checks and exports do not judge the manifest; build and verify do
+        owned = read_manifest(wset.out_dir, damaged_is_empty=True)
+    options = DeriveOptions(policy, wset.root, python)
+    return derive(plan or plan_set(wset), Recorded(owned.entries, wset.out_dir), options)
+
+
+def state(
+    wset: WorkflowSet, force: bool = False, policy: str = RECORDED, python: str | None = None
+) -> SetState:
     """Plan every step of the set and compare the result with ``sdlc/<set>/``.
 
     With ``force`` a damaged manifest counts as empty, so a build can replace it.
+    ``policy`` says when derived outputs are rerun (``runner.derive``).
     """
     plan = plan_set(wset)
-    planned = planned_entries(plan, wset.root)
     owned = read_manifest(wset.out_dir, damaged_is_empty=force)
+    derived = derived_plan(wset, policy, python, owned, plan)
+    plan = derived.plan
+    planned = planned_entries(plan, wset.root)
     manifest = render_manifest(wset.name, planned)
     differences = compare(plan.outputs(), wset.root, wset.out_dir, owned, manifest)
+    outputs = plan.outputs()
+    for finding in derived.findings:
+        planned_file = outputs[finding.key]
+        owners = (finding.source.label(wset.root),)
+        disk = planned_file.content  # what sdlc/ holds; the report has no new bytes to show
+        differences.append(Difference(finding.kind, finding.key, planned_file, disk, owners))
     return SetState(wset, plan, differences, owned, planned)
 
 
@@ -84,13 +119,15 @@ def build(
     selectors: tuple[str, ...] = (),
     force: bool = False,
     dry_run: bool = False,
+    python: str | None = None,
 ) -> list[BuildResult]:
     """Regenerate the selected steps' folders (default: all) of every set.
 
-    Every set is planned and checked before the first file is written.
+    Every set is planned (derived outputs whose inputs changed are rerun) and checked
+    before the first file is written.
     """
     with _locked(sets):
-        results = [_prepare(wset, selectors, force) for wset in sets]
+        results = [_prepare(wset, selectors, force, python) for wset in sets]
         if not dry_run:
             for result in results:
                 _run(result)
@@ -106,9 +143,11 @@ def _locked(sets: list[WorkflowSet]) -> Iterator[None]:
         yield
 
 
-def _prepare(wset: WorkflowSet, selectors: tuple[str, ...], force: bool) -> BuildResult:
+def _prepare(
+    wset: WorkflowSet, selectors: tuple[str, ...], force: bool, python: str | None
+) -> BuildResult:
     inside_project(wset.root, manifest_path(wset.out_dir))  # sdlc/, sdlc/<set>/ not links out
-    current = state(wset, force)
+    current = state(wset, force, CURRENT, python)
     # Building everything also cleans folders of steps that were deleted or renamed.
     chosen_steps = wset.select(selectors)
     prefixes = tuple(f"{s.number}-{s.id}/" for s in chosen_steps) if selectors else ("",)
@@ -150,7 +189,7 @@ def _is_stray(difference: Difference) -> bool:
 def _action(difference: Difference) -> Action | None:
     """What build does about one difference (``None``: leave it alone)."""
     planned = difference.planned
-    if difference.kind == MANIFEST_STALE or _is_stray(difference):
+    if difference.kind not in _ACTED_ON or _is_stray(difference):
         return None
     if difference.kind == ORPHANED:
         conflict = "edited by hand, and no document produces it any more"
@@ -161,6 +200,9 @@ def _action(difference: Difference) -> Action | None:
         UNTRACKED: "exists but was not written by wf",
     }.get(difference.kind)
     return write_action(difference.key, planned, difference.disk, conflict)
+
+
+_ACTED_ON = (STALE, MISSING, HAND_EDITED, UNTRACKED, ORPHANED)
 
 
 def write_action(
@@ -192,9 +234,19 @@ class Verification:
         return not any(self.differences.values()) and not any(self.uncommitted.values())
 
 
-def verify(sets: list[WorkflowSet], committed: bool = False) -> Verification:
-    """Regenerate in memory and compare with disk; with ``committed``, also with git HEAD."""
-    states = [state(wset) for wset in sets]
+def verify(
+    sets: list[WorkflowSet],
+    committed: bool = False,
+    rederive: bool = False,
+    python: str | None = None,
+) -> Verification:
+    """Regenerate in memory and compare with disk; with ``committed``, also with git HEAD.
+
+    Derived outputs are trusted when their inputs are unchanged; with ``rederive`` every
+    one is rerun and its bytes compared.
+    """
+    policy = RECHECK if rederive else RECORDED
+    states = [state(wset, policy=policy, python=python) for wset in sets]
     differences = {s.wset.name: s.differences for s in states}
     warnings = [warning for s in states for warning in s.plan.warnings]
     uncommitted: dict[str, list[tuple[str, str]]] = {}

@@ -316,7 +316,7 @@ def run(
     wset = one_set(ctx, set_name)
     if len(wset.select([step])) != 1:
         raise SelectionError(f"run takes one step; {step!r} selects several (use wf check)")
-    for result in build_job.build([wset], (step,), force):
+    for result in build_job.build([wset], (step,), force, python=check_args["python"]):
         _report_build(result, dry_run=False)
     if not no_checks:
         ok = _checks([wset], (step,), "text", None, **check_args)
@@ -415,7 +415,7 @@ def verify(
     from runner.build import verify as verify_job
 
     sets = chosen_sets(ctx, set_name)
-    result = verify_job(sets, committed)
+    result = verify_job(sets, committed, rederive=with_checks, python=check_args["python"])
     _warn(result.warnings, sets[0].root if sets else Path.cwd(), fmt)
     found: dict[str, Any] = {"drift": report.verification_json(result)}
     if committed:
@@ -516,7 +516,7 @@ def _run_shard(
     """
     from runner.validate import plan_checks, run_planned, shard_split
 
-    plans = [plan_checks(wset, steps, since) for wset in sets]
+    plans = [plan_checks(wset, steps, since, options.python) for wset in sets]
     head: dict[str, Any] = {}
     if shard is not None:
         options = replace(options, record_durations=False)

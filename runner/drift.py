@@ -18,6 +18,7 @@ MISSING = "missing"  # planned, absent on disk
 ORPHANED = "orphaned"  # we wrote it once, no document produces it any more
 UNTRACKED = "untracked"  # on disk, not ours
 MANIFEST_STALE = "manifest"  # the manifest does not describe the planned outputs
+NOT_REPRODUCIBLE = "not-reproducible"  # a derived output's command gave other bytes
 
 
 @dataclass(frozen=True)

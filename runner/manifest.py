@@ -18,6 +18,7 @@ class Entry:
     step: str
     sha256: str
     sources: tuple[str, ...]
+    inputs: str | None = None  # derived outputs: hash of the tree and command that made it
 
 
 def manifest_path(out_dir: Path) -> Path:
@@ -55,7 +56,7 @@ def _entries(raw: bytes | None, path: Path) -> dict[str, Entry]:
         data = json.loads(raw.decode("utf-8"))
         files = data["files"]
         return {
-            key: Entry(value["step"], value["sha256"], tuple(value["sources"]))
+            key: Entry(value["step"], value["sha256"], tuple(value["sources"]), value.get("inputs"))
             for key, value in files.items()
         }
     except (ValueError, KeyError, TypeError, AttributeError, RecursionError) as exc:
@@ -73,6 +74,7 @@ def planned_entries(plan: Plan, root: Path) -> dict[str, Entry]:
             planned.step,
             planned.digest,
             tuple(s.label(root) for s in planned.sources),
+            planned.inputs,
         )
         for key, planned in plan.outputs().items()
     }
@@ -84,13 +86,20 @@ def render_manifest(set_name: str, entries: dict[str, Entry]) -> bytes:
     Each line is encoded on its own (json's fast path), which keeps a 10,000-file
     manifest cheap to render on every no-op run, and its diffs one line per file.
     """
-    lines = [
-        f"  {_json(key)}: "
-        + _json({"step": e.step, "sha256": e.sha256, "sources": list(e.sources)})
-        for key, e in sorted(entries.items())
-    ]
+    lines = [f"  {_json(key)}: {_json(_fields(e))}" for key, e in sorted(entries.items())]
     head = f'{{\n "version": {VERSION},\n "set": {_json(set_name)},\n "files": {{\n'
     return (head + ",\n".join(lines) + ("\n" if lines else "") + " }\n}\n").encode("utf-8")
+
+
+def _fields(entry: Entry) -> dict[str, object]:
+    fields: dict[str, object] = {
+        "step": entry.step,
+        "sha256": entry.sha256,
+        "sources": list(entry.sources),
+    }
+    if entry.inputs is not None:
+        fields["inputs"] = entry.inputs
+    return fields
 
 
 def _json(value: object) -> str:

@@ -71,6 +71,25 @@ class CheckSpec:
     expect_output: str | None = None  # regex searched in combined stdout+stderr
 
 
+STDOUT = "stdout"  # a derivation whose bytes are the command's standard output
+
+
+@dataclass(frozen=True)
+class Derivation:
+    """A file a step produces by running a command in the project assembled so far.
+
+    ``capture`` is where the bytes come from: ``STDOUT``, or a path the command writes in
+    the workspace (by default the target itself, as ``uv lock`` writes ``uv.lock``).
+    """
+
+    target: str
+    command: str
+    source: Source
+    capture: str = STDOUT
+    needs: tuple[str, ...] = ()
+    timeout: float = 300.0
+
+
 @dataclass(frozen=True)
 class Step:
     """One numbered workflow document, parsed."""
@@ -87,6 +106,7 @@ class Step:
     vars: dict[str, Any] = field(default_factory=dict)
     template: bool = False
     generate: dict[str, Any] | None = None
+    derivations: tuple[Derivation, ...] = ()
 
     @property
     def id(self) -> str:

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 from runner.checks import SERVICE_KINDS as SERVICES
 from runner.discover import StepFile
 from runner.errors import DocumentError
-from runner.model import Block, CheckSpec, Fragment, Source, Step
+from runner.model import Block, CheckSpec, Derivation, Fragment, Source, Step
 
 if TYPE_CHECKING:
     import yaml
@@ -25,9 +25,10 @@ if TYPE_CHECKING:
 MODES = ("write", "append", "patch")
 TARGET_KEYS = ("path", "file", "filename", "title", "tangle")  # tangle: md-tangle's
 CHECK_KEYS = ("name", "needs", "timeout", "expect_exit", "expect_output")
+DERIVE_KEYS = ("from", "needs", "timeout")  # with a target: path=...
 DISPLAY_KEYS = ("linenums", "hl_lines", "id", "class")
-FLAGS = ("check", "template", "skeleton")
-KNOWN_KEYS = (*TARGET_KEYS, "mode", *CHECK_KEYS, *DISPLAY_KEYS)
+FLAGS = ("check", "derive", "template", "skeleton")
+KNOWN_KEYS = (*TARGET_KEYS, "mode", *CHECK_KEYS, "from", *DISPLAY_KEYS)
 FRONT_MATTER_KEYS = ("title", "requires", "optional", "vars", "template", "checks", "generate")
 CHECK_ENTRY_KEYS = ("name", "run", *CHECK_KEYS[1:])
 GENERATE_KEYS = ("templates", "instances")
@@ -79,7 +80,9 @@ def parse_step(
     text = read_text(path) if text is None else text
     meta_text, body, offset = split_front_matter(text, path)
     meta = parse_front_matter(meta_text, path, policy) if meta_text is not None else {}
-    blocks, fragments, checks, heading = _parse_body(body, offset, path, step_file.number)
+    blocks, fragments, checks, derivations, heading = _parse_body(
+        body, offset, path, step_file.number
+    )
     checks = _front_matter_checks(meta, meta_text, path, step_file.number) + checks
     _unique_check_names(checks)
     return Step(
@@ -95,6 +98,7 @@ def parse_step(
         vars=dict(meta.get("vars") or {}),
         template=bool(meta.get("template", False)),
         generate=meta.get("generate"),
+        derivations=tuple(derivations),
     )
 
 
@@ -259,8 +263,8 @@ class FenceInfo:
 
 def _parse_body(
     body: str, offset: int, path: Path, number: str
-) -> tuple[list[Block], list[Fragment], list[CheckSpec], str | None]:
-    """Artifact blocks, named blocks, check blocks and the first level-1 heading."""
+) -> tuple[list[Block], list[Fragment], list[CheckSpec], list[Derivation], str | None]:
+    """Artifact, named, check and derive blocks, and the first level-1 heading."""
     from markdown_it import MarkdownIt
     from mdit_py_plugins.admon import admon_plugin
 
@@ -270,6 +274,7 @@ def _parse_body(
     fragments: list[Fragment] = []
     checks: list[CheckSpec] = []
     continued: set[str] = set()  # targets of Entangled-syntax blocks seen so far
+    derivations: list[Derivation] = []
     heading = None
     tokens = MarkdownIt("commonmark").use(admon_plugin).use(tabbed_plugin).parse(body)
     for index, token in enumerate(tokens):
@@ -282,12 +287,15 @@ def _parse_body(
         if "check" in info.flags:
             checks.append(_check_from_block(info, token.content, source, number))
             continue
+        if "derive" in info.flags:
+            derivations.append(_derivation_from_block(info, token.content, source))
+            continue
         block = _block(info, token.content, source)
         if isinstance(block, Fragment):
             fragments.append(block)
         elif block is not None:
             blocks.append(_continuation(block, info, continued))
-    return blocks, fragments, checks, heading
+    return blocks, fragments, checks, derivations, heading
 
 
 def _continuation(block: Block, info: FenceInfo, continued: set[str]) -> Block:
@@ -462,6 +470,8 @@ def _block(info: FenceInfo, content: str, source: Source) -> Block | Fragment | 
     check_only = [k for k in CHECK_KEYS if k in attrs]
     if check_only:
         raise DocumentError(f"{check_only[0]!r} is only valid on a check block", *_at(source))
+    if "from" in attrs:
+        raise DocumentError("'from' is only valid on a derive block", *_at(source))
     _dialect_rules(info, target, content, source)
     mode, permissions = attrs.get("mode", "write"), None
     if PERMISSIONS.match(mode):
@@ -554,11 +564,38 @@ def _cell_options_target(content: str) -> tuple[str | None, str, int]:
 
 def _check_from_block(info: FenceInfo, content: str, source: Source, number: str) -> CheckSpec:
     _strict(info, source)
-    for key in (*TARGET_KEYS, "mode"):
+    for key in (*TARGET_KEYS, "mode", "from"):
         if key in info.attrs and (key != "title" or is_path_like(info.attrs[key])):
             raise DocumentError(f"a check block cannot have {key}=", *_at(source))
+    if "derive" in info.flags:
+        raise DocumentError("a block is either a check or a derive block", *_at(source))
     name = info.attrs.get("name") or _default_check_name(content)
     return _check_spec(name, content, info.attrs, source, number)
+
+
+def _derivation_from_block(info: FenceInfo, command: str, source: Source) -> Derivation:
+    """```` ```bash derive path=uv.lock ```` : the body is the command producing the file."""
+    _strict(info, source)
+    target = _attribute_target(info.attrs, source)
+    if target is None:
+        raise DocumentError("a derive block names the file it produces with path=", *_at(source))
+    extra = [k for k in (*CHECK_KEYS, "mode") if k in info.attrs and k not in DERIVE_KEYS]
+    extra += sorted(info.flags - {"derive"})
+    if extra:
+        raise DocumentError(f"{extra[0]!r} is not valid on a derive block", *_at(source))
+    if not command.strip():
+        raise DocumentError("a derive block holds the command that makes the file", *_at(source))
+    capture = info.attrs.get("from") or target
+    if not capture.strip():
+        raise DocumentError("from= names 'stdout' or a file the command writes", *_at(source))
+    return Derivation(
+        target=target,
+        command=command,
+        source=source,
+        capture=capture,
+        needs=_needs(info.attrs.get("needs"), source),
+        timeout=_timeout(info.attrs.get("timeout", 300.0), source),
+    )
 
 
 def _check_spec(

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from runner.errors import PlanError, SelectionError
-from runner.model import Block, Source, Step
+from runner.model import STDOUT, Block, Derivation, Source, Step
 from runner.noweb import REFERENCE, Expansion, Names, first_definitions
 from runner.patch import PatchFailed, already_applied, apply_patch, patch_target
 from runner.paths import clean_target
@@ -31,6 +31,7 @@ class PlannedFile:
     skeleton: bool = False
     derived: bool = False  # only appended to or patched in this step, never written whole
     permissions: int | None = None  # from ``mode=0755`` (Entangled); else a ``#!`` decides
+    inputs: str | None = None  # a derived output: the hash of what its command ran on
 
     @property
     def executable(self) -> bool:
@@ -47,10 +48,20 @@ class PlannedFile:
         return f"{self.step}/{self.path}"
 
 
+@dataclass(frozen=True)
+class PlannedDerivation:
+    """A derived output of a step, validated; ``runner.derive`` runs it and adds the file."""
+
+    path: str  # project-relative POSIX path of the output
+    capture: str  # STDOUT, or the project-relative path the command writes
+    spec: Derivation
+
+
 @dataclass
 class StepPlan:
     step: Step
     files: dict[str, PlannedFile] = field(default_factory=dict)
+    derivations: tuple[PlannedDerivation, ...] = ()
 
 
 @dataclass
@@ -256,7 +267,31 @@ def _plan_step(
         _apply_block(builder, block, variables, templated=block.template or step.template)
     if step.generate:
         _generate(builder, step, variables, overrides)
-    return builder.result()
+    result = builder.result()
+    result.derivations = _derivations(builder)
+    return result
+
+
+def _derivations(builder: _StepBuilder) -> tuple[PlannedDerivation, ...]:
+    """The step's derived outputs: clean targets, neither written by a block nor twice."""
+    planned: dict[str, PlannedDerivation] = {}
+    for spec in builder.step.derivations:
+        path = clean_target(spec.target, spec.source)
+        capture = spec.capture
+        if capture != STDOUT:
+            capture = clean_target(capture, spec.source)
+        made = builder.sources.get(path) or ([planned[path].spec.source] if path in planned else [])
+        if made:
+            first = made[0]
+            raise PlanError(
+                f"{path} is derived here and also made at line {first.line} of this step",
+                *_at(spec.source),
+            )
+        if path in builder.folders:
+            message = f"{path} is a folder of other files; it cannot be a file"
+            raise PlanError(message, *_at(spec.source))
+        planned[path] = PlannedDerivation(path, capture, spec)
+    return tuple(planned.values())
 
 
 def _apply_block(

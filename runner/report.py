@@ -12,7 +12,14 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from runner.checks import escape_data, escape_property
-from runner.drift import HAND_EDITED, MANIFEST_STALE, ORPHANED, UNTRACKED, Difference
+from runner.drift import (
+    HAND_EDITED,
+    MANIFEST_STALE,
+    NOT_REPRODUCIBLE,
+    ORPHANED,
+    UNTRACKED,
+    Difference,
+)
 from runner.model import Source, Step
 
 if TYPE_CHECKING:
@@ -28,6 +35,7 @@ FIXES = {
     HAND_EDITED: "move the edit into {owner}, then wf build {set} (--force discards it)",
     ORPHANED: "wf build {set}",
     UNTRACKED: "delete it, or produce it from a document",
+    NOT_REPRODUCIBLE: "make the command at {owner} give the same bytes on every run",
 }
 
 
@@ -169,6 +177,13 @@ def step_detail(step: Step, root: Path, set_name: str) -> Iterable[str]:
         yield f"  named blocks ({len(step.fragments)}):"
     for fragment in step.fragments:
         yield f"    line {fragment.source.line:>5}  <<{fragment.name}>>"
+    if step.derivations:
+        yield f"  derived ({len(step.derivations)}):"
+    for derivation in step.derivations:
+        command = next((ln.strip() for ln in derivation.command.splitlines() if ln.strip()), "")
+        how = f"derived from {derivation.capture} of: {command}"
+        needs = f"; needs {','.join(derivation.needs)}" if derivation.needs else ""
+        yield f"    line {derivation.source.line:>5}  {derivation.target}  [{how}{needs}]"
     yield f"  checks ({len(step.checks)}):"
     for check in step.checks:
         needs = f"  needs {','.join(check.needs)}" if check.needs else ""

@@ -7,7 +7,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from runner.build import plan_set
+from runner.build import derived_plan
+from runner.derive import CURRENT
 from runner.model import CheckSpec
 from runner.plan import Plan
 from runner.project import WorkflowSet
@@ -61,12 +62,16 @@ def validate(
     progress: Progress | None = None,
 ) -> Validation:
     """Run the declared and built-in checks of the selected steps of one set."""
-    [results] = run_planned([plan_checks(wset, selectors, since)], options, progress)
+    planned = plan_checks(wset, selectors, since, options.python)
+    [results] = run_planned([planned], options, progress)
     return Validation(wset, results)
 
 
 def plan_checks(
-    wset: WorkflowSet, selectors: tuple[str, ...], since: str | None = None
+    wset: WorkflowSet,
+    selectors: tuple[str, ...],
+    since: str | None = None,
+    python: str | None = None,
 ) -> CheckPlan:
     """The declared and built-in checks of the selected steps.
 
@@ -74,7 +79,7 @@ def plan_checks(
     ``since``, only steps whose documents changed since that git ref and the steps
     after them (their checks run on projects that contain the changed files) run.
     """
-    plan = plan_set(wset)
+    plan = derived_plan(wset, CURRENT, python).plan
     numbers = {s.number for s in wset.select(selectors)}
     if since is not None:
         numbers &= affected_steps(wset, plan, since)

@@ -3,6 +3,7 @@
 Public API (everything else in this package is private)::
 
     run_checks(jobs, options, progress=None) -> list[CheckResult]
+    Deriver(options).run(DeriveJob(...)) -> Derived  # a derived output's bytes
     CheckJob, CheckOptions, CheckResult, SERVICE_KINDS
     check_id(spec), recorded_durations(cache_dir)  # a check's portable id; its last durations
     junit_xml(results, strict, root=None), github_annotations(results, strict, root=None),
@@ -24,6 +25,7 @@ from runner.checks._types import SERVICE_KINDS, CheckJob, CheckOptions, CheckRes
 if TYPE_CHECKING:
     from pathlib import Path
 
+    from runner.checks._derive import Derived, DeriveJob, Deriver
     from runner.checks._run import run_checks
     from runner.checks.report import (
         escape_data,
@@ -34,6 +36,9 @@ if TYPE_CHECKING:
     )
 
 _LAZY = {
+    "DeriveJob": "runner.checks._derive",
+    "Derived": "runner.checks._derive",
+    "Deriver": "runner.checks._derive",
     "run_checks": "runner.checks._run",
     "junit_xml": "runner.checks.report",
     "github_annotations": "runner.checks.report",
@@ -47,6 +52,9 @@ __all__ = [
     "CheckJob",
     "CheckOptions",
     "CheckResult",
+    "DeriveJob",
+    "Derived",
+    "Deriver",
     "check_id",
     "escape_data",
     "escape_property",

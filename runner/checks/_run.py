@@ -250,7 +250,7 @@ def _run_all(
     cache: ResultCache,
     report: _Reporter,
 ) -> list[CheckResult]:
-    run_root = _fresh_run_root()
+    run_root = fresh_run_root()
     groups = ProcessGroups()
     results: list[CheckResult | None] = [None] * len(plans)
     try:
@@ -313,7 +313,7 @@ def run_parent() -> Path:
     return Path(tempfile.gettempdir()) / f"wf-run-{os.getuid()}"
 
 
-def _fresh_run_root() -> Path:
+def fresh_run_root() -> Path:
     """``<run_parent>/<pid>-<random>``; leftovers of dead processes are removed."""
     parent = run_parent()
     parent.mkdir(mode=0o700, parents=True, exist_ok=True)
