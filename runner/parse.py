@@ -273,13 +273,15 @@ def _parse_body(
     blocks: list[Block] = []
     fragments: list[Fragment] = []
     checks: list[CheckSpec] = []
-    continued: set[str] = set()  # targets of Entangled-syntax blocks seen so far
+    continued: dict[str, str | None] = {}  # Entangled-syntax targets so far -> #name
     derivations: list[Derivation] = []
     heading = None
     tokens = MarkdownIt("commonmark").use(admon_plugin).use(tabbed_plugin).parse(body)
     for index, token in enumerate(tokens):
         if heading is None and token.type == "heading_open" and token.tag == "h1":
             heading = tokens[index + 1].content.strip() or None
+        if token.type in HIDING and token.map is not None:
+            _no_hidden_targets(token.content, Source(path, token.map[0] + 1 + offset), token.type)
         if token.type != "fence" or token.map is None:
             continue
         source = Source(path, token.map[0] + 1 + offset)
@@ -291,23 +293,55 @@ def _parse_body(
             derivations.append(_derivation_from_block(info, token.content, source))
             continue
         block = _block(info, token.content, source)
+        if isinstance(block, Block):
+            block = _continuation(block, info, continued)
         if isinstance(block, Fragment):
             fragments.append(block)
         elif block is not None:
-            blocks.append(_continuation(block, info, continued))
+            blocks.append(block)
     return blocks, fragments, checks, derivations, heading
 
 
-def _continuation(block: Block, info: FenceInfo, continued: set[str]) -> Block:
-    """Entangled concatenates the blocks of one document that name the same ``file=``;
-    a later block in that syntax (no ``#name``, no ``mode=``) appends, as it does there."""
+HIDING = {
+    "code_block": "is indented 4 spaces, so Markdown reads it as an indented code block"
+    " (indent it less)",
+    "html_block": "is inside an HTML block, so Markdown does not read it"
+    " (put a blank line after the HTML tag)",
+}
+FENCE_LINE = re.compile(r"^\s*(?:`{3,}|~{3,})(?P<info>[^`]*)$")
+
+
+def _no_hidden_targets(content: str, start: Source, kind: str) -> None:
+    """A fence that names a target but that Markdown does not see as a fence would be
+    lost without a word (Entangled, reading lines, would tangle it): refuse it."""
+    for index, line in enumerate(content.split("\n")):
+        fence = FENCE_LINE.match(line)
+        if fence is None or not fence["info"].strip():
+            continue
+        at = Source(start.file, start.line + index)
+        info = parse_info(fence["info"], at)
+        named = [k for k in TARGET_KEYS if k != "title" or is_path_like(info.attrs.get(k, ""))]
+        if info.names or any(k in info.attrs for k in named):
+            raise DocumentError(f"this fenced block {HIDING[kind]}", *_at(at))
+
+
+def _continuation(
+    block: Block, info: FenceInfo, continued: dict[str, str | None]
+) -> Block | Fragment:
+    """Entangled concatenates the blocks of one document that name the same ``file=``
+    (md-tangle too): a later such block (no ``mode=``) appends, or - when both carry the
+    same ``#name`` - is one more block of that name, which the file already is."""
     concatenating = info.braced or info.dialect == "md-tangle"
-    if not concatenating or block.name is not None or info.attrs.get("mode") in MODES:
+    if not concatenating or info.attrs.get("mode") in MODES:
         return block
-    if block.target in continued:
+    if block.target not in continued:
+        continued[block.target] = block.name
+        return block
+    if block.name is None and continued[block.target] is None:
         return replace(block, mode="append")
-    continued.add(block.target)
-    return block
+    if block.name is not None and block.name == continued[block.target]:
+        return Fragment(block.name, block.content, block.source, block.stripped)
+    return block  # different names: two writes, which planning refuses
 
 
 def parse_info(info: str, source: Source) -> FenceInfo:
@@ -456,8 +490,10 @@ def _block(info: FenceInfo, content: str, source: Source) -> Block | Fragment | 
     stripped = 0
     if target is None:
         target, content, stripped = _first_line_target(content)
+    if target is None:
+        target, content, stripped = _cell_options(info, content)
     if target is None and info.names:
-        return _fragment(info, content, source)
+        return _fragment(info, content, source, stripped)
     if target is None:
         _no_typos(info, source)
         misplaced = _target_only_words(info)
@@ -512,7 +548,7 @@ def _target_only_words(info: FenceInfo) -> list[str]:
     return [k for k in ("mode",) if info.attrs.get(k) in MODES] + sorted(info.flags)
 
 
-def _fragment(info: FenceInfo, content: str, source: Source) -> Fragment:
+def _fragment(info: FenceInfo, content: str, source: Source, stripped: int = 0) -> Fragment:
     """A named block (no target): text for ``<<name>>``; other tools' words are ignored."""
     if info.problem is not None:
         raise DocumentError(info.problem, *_at(source))
@@ -521,7 +557,8 @@ def _fragment(info: FenceInfo, content: str, source: Source) -> Fragment:
     if misplaced:
         message = f"{misplaced[0]!r} given on a named block (only a target block takes it)"
         raise DocumentError(message, *_at(source))
-    return Fragment(name=_one_name(info, source) or "", content=content, source=source)
+    name = _one_name(info, source) or ""
+    return Fragment(name=name, content=content, source=source, stripped=stripped)
 
 
 def _one_name(info: FenceInfo, source: Source) -> str | None:
@@ -538,28 +575,28 @@ def _names_a_target(info: FenceInfo) -> bool:
 
 
 def _first_line_target(content: str) -> tuple[str | None, str, int]:
-    """(target, content without the ``# path:`` line, number of lines left out).
-
-    Quarto's cell options (``#| file: hello.py`` among the first ``#|`` lines) name a
-    target too; all of those option lines are left out then.
-    """
+    """(target, content without the ``# path:`` line, number of lines left out)."""
     first, _, rest = content.partition("\n")
     match = FIRST_LINE_TARGET.match(first)
-    if match is not None:
-        return match["path"], rest, 1
-    return _cell_options_target(content)
-
-
-def _cell_options_target(content: str) -> tuple[str | None, str, int]:
-    lines = content.split("\n")
-    count, target = 0, None
-    while count < len(lines) and (option := CELL_OPTION.match(lines[count])):
-        if option["key"] == "file":
-            target = option["value"].strip("'\"") or None
-        count += 1
-    if target is None:
+    if match is None:
         return None, content, 0
-    return target, "\n".join(lines[count:]), count
+    return match["path"], rest, 1
+
+
+def _cell_options(info: FenceInfo, content: str) -> tuple[str | None, str, int]:
+    """Quarto cell options (``#| file: hello.py``, ``#| id: name`` - Entangled's
+    ``style: basic``) name a target or a block; then every leading ``#|`` line is
+    left out. (target or None, content, number of lines left out)"""
+    lines = content.split("\n")
+    count, options = 0, {}
+    while count < len(lines) and (option := CELL_OPTION.match(lines[count])):
+        options[option["key"]] = option["value"].strip("'\"")
+        count += 1
+    if not options.get("file") and not options.get("id"):
+        return None, content, 0
+    if options.get("id") and options["id"] not in info.names:
+        info.names.append(options["id"])
+    return options.get("file") or None, "\n".join(lines[count:]), count
 
 
 def _check_from_block(info: FenceInfo, content: str, source: Source, number: str) -> CheckSpec:

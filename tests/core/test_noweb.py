@@ -454,3 +454,15 @@ def test_named_block_ignores_other_tools_attributes(tmp_path):
 
     step = parse(tmp_path, "# T\n\n" + block('{.python #a caption="Setup" mode=0755}', "x\n"))
     assert [f.name for f in step.fragments] == ["a"]
+
+
+def test_a_second_named_block_for_one_file_is_more_of_that_name(tmp_path):
+    doc = (
+        "# T\n\n"
+        + block("{.python #main file=app.py}", "a = 1\n")
+        + block("{.python #helper}", "h = 0\n")
+        + block("{.python #main file=app.py}", "<<helper>>\n")
+    )
+    assert texts(plan_of(tmp_path, {"01_t.md": doc})) == {"app.py": "a = 1\nh = 0\n"}
+    other = "# T\n\n" + block("{.py #a file=x.py}", "1\n") + block("{.py #b file=x.py}", "2\n")
+    assert "written twice" in plan_error(tmp_path / "o", {"01_t.md": other}).message

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from .helpers import block, line_of, md, snapshot, wf, write_project
+from .helpers import FENCE, block, line_of, md, snapshot, wf, write_project
 from .test_parse import parse, parse_error
 
 # --- MkDocs Material content tabs (pymdownx.tabbed) ------------------------------------
@@ -42,8 +42,8 @@ TABS = md(
 
     After the tabs, an indented block is code again:
 
-        ```python title="not/a/target.py"
-        nothing
+        ```python
+        an example
         ```
     """
 )
@@ -87,12 +87,12 @@ def test_content_tabs_build_end_to_end(tmp_path):
     assert result.exit_code == 0, result.output + result.stderr
     files = snapshot(root / "sdlc" / "demo" / "01-tabs")
     assert files["app/main.py"] == b'print("python")\n'
-    assert "not/a/target.py" not in files
+    assert len(files) == 4
 
 
-def test_equals_without_a_quoted_title_is_prose(tmp_path):
+def test_equals_without_a_quoted_title_is_not_a_tab(tmp_path):
     text = "# T\n\n=== not a tab\n\n    ```python path=a.py\n    x\n    ```\n"
-    assert parse(tmp_path, text).blocks == ()
+    assert "indented 4 spaces" in parse_error(tmp_path, text).message
 
 
 # --- Runme cells and other tools' attributes on examples ----------------------------------
@@ -345,3 +345,63 @@ def test_entangled_octal_mode_is_a_permission(tmp_path):
 def test_a_bad_mode_still_says_what_is_allowed(tmp_path):
     error = parse_error(tmp_path, "# E\n\n" + block("{.sh file=a.sh mode=0999}", "x\n"))
     assert "unknown mode '0999'" in error.message
+
+
+# --- fences Markdown would not see: refused, never lost -------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "needle"),
+    [
+        ("# T\n\nProse.\n\n    ``` {.python file=a.py}\n    x\n    ```\n", "indented 4 spaces"),
+        ("# T\n\n<div>\n``` {.python file=a.py}\nx\n```\n</div>\n", "inside an HTML block"),
+        ("# T\n\n<details>\n```python path=a.py\nx\n```\n</details>\n", "inside an HTML block"),
+        ("# T\n\n    ``` {.python #name}\n    x\n    ```\n", "indented 4 spaces"),
+    ],
+)
+def test_a_target_fence_markdown_does_not_read_is_an_error(tmp_path, text, needle):
+    error = parse_error(tmp_path, text)
+    assert needle in error.message
+    assert error.line == line_of(text, "```", 1)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "# T\n\n    ```python\n    example\n    ```\n",
+        '# T\n\n<div>\n```python title="A caption"\nx\n```\n</div>\n',
+        "# T\n\n<details>\n\n```python path=a.py\nx\n```\n\n</details>\n",
+    ],
+)
+def test_examples_and_readable_fences_near_html_are_fine(tmp_path, text):
+    parse(tmp_path, text)
+
+
+def test_quarto_id_names_a_block_as_entangled_basic_style_does(tmp_path):
+    text = md(
+        f"""
+        # Basic style
+
+        {FENCE}python
+        #| id: deck
+        #| file: src/deck.py
+        import random
+        <<helpers>>
+        {FENCE}
+
+        {FENCE}python
+        #| id: deck
+        DECK = 52
+        {FENCE}
+
+        {FENCE}python
+        #| id: helpers
+        #| echo: false
+        def shuffle(): ...
+        {FENCE}
+        """
+    )
+    root = write_project(tmp_path, {"01_b.md": text})
+    assert wf(root, "build").exit_code == 0
+    out = root / "sdlc" / "demo" / "01-b" / "src" / "deck.py"
+    assert out.read_text() == "import random\ndef shuffle(): ...\nDECK = 52\n"
