@@ -1,9 +1,14 @@
-"""The database extension and `DB_ECHO` against a real PostgreSQL server."""
+"""The database extension, request dependencies and `DB_ECHO` against real PostgreSQL."""
 
 import json
+from collections.abc import Awaitable, Callable
+from typing import Any
+from uuid import uuid4
 
+import anyio.to_thread
 import pytest
 from fastapi import FastAPI
+from httpx import AsyncClient
 from loguru import logger
 from sqlalchemy import text
 
@@ -25,6 +30,26 @@ async def test_extension_opens_the_pool_at_startup_and_closes_it_at_shutdown(
     assert messages.index("Database pool closed") < messages.index("Shutdown complete")
 
 
+async def test_requests_make_no_threadpool_hops(
+    client: AsyncClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """FastAPI runs every plain `def` dependency in a worker thread; ours are all async."""
+    hops: list[str] = []
+    run_sync: Callable[..., Awaitable[Any]] = anyio.to_thread.run_sync
+
+    async def spy(func: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        hops.append(getattr(func, "__qualname__", repr(func)))
+        return await run_sync(func, *args, **kwargs)
+
+    monkeypatch.setattr(anyio.to_thread, "run_sync", spy)
+    body = {"name": "Lamp", "description": None, "price": "1.00", "stock": 1, "is_active": True}
+    created = await client.post("/api/v1/products", json=body)
+    assert created.status_code == 201, created.text
+    assert (await client.get("/api/v1/products")).status_code == 200
+    assert (await client.get(f"/api/v1/products/{uuid4()}")).status_code == 404
+    assert hops == []
+
+
 async def test_db_echo_logs_each_statement_once_through_loguru(
     settings: Settings, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -41,6 +66,7 @@ async def test_db_echo_logs_each_statement_once_through_loguru(
     lines = [line for line in (output.out + output.err).splitlines() if "SELECT 4242" in line]
     assert len(lines) == 1, lines  # not a second, plain copy from SQLAlchemy's own handler
     record = json.loads(lines[0])
-    assert record["logger"].startswith("sqlalchemy.engine")
-    # The statement's real origin in SQLAlchemy, not its logging wrapper.
-    assert record["function"] not in {"log", "info", "emit", "_log"}
+    # The logger SQLAlchemy documents for statements, and the code that ran the
+    # statement, not SQLAlchemy's logging wrapper (`_log_info` in `sqlalchemy.engine.base`).
+    assert record["logger"] == "sqlalchemy.engine.Engine"
+    assert not record["function"].startswith("_log")

@@ -1,12 +1,8 @@
-"""Database settings, secrets, dependencies and query builder, without a database server."""
+"""Database settings, secrets and query builder, without a database server."""
 
-import inspect
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from fastapi.dependencies.models import Dependant
-from fastapi.routing import APIRoute
 from loguru import logger
 from pydantic import ValidationError
 from sqlalchemy import select
@@ -183,23 +179,3 @@ def test_strict_environments_accept_a_real_database_password(env: str) -> None:
     url = f"postgresql://svc:{STRONG_PASSWORD}@db.internal/shop"
     assert make(app_env=env, secret_key=STRONG_KEY, database_url=url).is_strict
     assert make(app_env=env, secret_key=STRONG_KEY, postgres_password=STRONG_PASSWORD).is_strict
-
-
-def _dependencies(dependant: Dependant) -> Iterator[Dependant]:
-    for dependency in dependant.dependencies:
-        yield dependency
-        yield from _dependencies(dependency)
-
-
-def test_no_dependency_runs_in_a_threadpool(settings: Settings) -> None:
-    """FastAPI runs a sync `def` dependency in a worker thread: one hop per request each."""
-    sync: list[str] = []
-    for route in create_app(settings).routes:
-        if isinstance(route, APIRoute):
-            for dependency in _dependencies(route.dependant):
-                call = dependency.call
-                if call is not None and not (
-                    inspect.iscoroutinefunction(call) or inspect.isasyncgenfunction(call)
-                ):
-                    sync.append(f"{route.path}: {getattr(call, '__qualname__', call)}")
-    assert sync == []
