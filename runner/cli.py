@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from runner import __version__
-from runner.errors import WfError
+from runner.errors import WfError, printable
 
 if TYPE_CHECKING:
     from runner.build import BuildResult
@@ -46,7 +46,7 @@ def handle_errors(func: Callable[..., Any]) -> Callable[..., Any]:
             click.echo(f"wf: {exc}", err=True)
             sys.exit(exc.exit_code)
         except OSError as exc:  # the machine, not the documents: disk full, permissions
-            where = f"{exc.filename}: " if exc.filename else ""
+            where = f"{printable(str(exc.filename))}: " if exc.filename else ""
             click.echo(f"wf: {where}{exc.strerror or exc}", err=True)
             sys.exit(EXIT_FAIL)
         except KeyboardInterrupt:
@@ -282,7 +282,8 @@ def _report_build(result: BuildResult, dry_run: bool) -> None:
     for action in result.actions:
         click.echo(f"  {prefix}{action.describe()}")
     for key in result.untracked:
-        click.echo(f"  warning: sdlc/{name}/{key} is not produced by any document", err=True)
+        shown = printable(f"sdlc/{name}/{key}")
+        click.echo(f"  warning: {shown} is not produced by any document", err=True)
     if not result.changed:
         click.echo(f"{name}: up to date")
     else:
@@ -616,7 +617,7 @@ def apply(
     for action in result.actions:
         click.echo(f"  {prefix}{action.describe()}")
     for path in result.kept:
-        click.echo(f"  kept    {path} (yours: skeleton files are never overwritten)")
+        click.echo(f"  kept    {printable(path)} (yours: skeleton files are never overwritten)")
     verb = "would change" if dry_run else "changed"
     click.echo(f"{target}: {len(result.actions)} file(s) {verb}")
 

@@ -6,13 +6,39 @@ code 2 (``WfError``) or 1 (``DriftError`` family is reported, not raised).
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
+
+# C0 and C1 controls, DEL, and the bidirectional overrides that reorder what a terminal shows
+_SHORT = {"\n": "\\n", "\t": "\\t", "\r": "\\r"}
+_UNPRINTABLE = re.compile("[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+
+
+def printable(text: str, newlines: bool = False) -> str:
+    """``text`` safe to show on a terminal: control characters as ``\\xNN``/``\\uNNNN``
+    (a file name can hold escape sequences or a newline); ``newlines`` keeps line breaks."""
+
+    def escape(match: re.Match[str]) -> str:
+        char = match.group()
+        if newlines and char == "\n":
+            return char
+        if char in _SHORT:
+            return _SHORT[char]
+        code = ord(char)
+        return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+    return _UNPRINTABLE.sub(escape, text)
 
 
 class WfError(Exception):
-    """A problem the user can fix, located at ``file:line`` when known."""
+    """A problem the user can fix, located at ``file:line`` when known.
+
+    Shown as one line (control characters escaped), except for kinds whose message is a
+    list by design (``multiline``).
+    """
 
     exit_code = 2
+    multiline = False
 
     def __init__(
         self, message: str, file: Path | str | None = None, line: int | None = None
@@ -29,8 +55,9 @@ class WfError(Exception):
         return f"{where}:{self.line}" if self.line else where
 
     def __str__(self) -> str:
-        where = self.location()
-        return f"{where}: {self.message}" if where else self.message
+        where = printable(self.location())
+        message = printable(self.message, newlines=self.multiline)
+        return f"{where}: {message}" if where else message
 
 
 class DocumentError(WfError):
@@ -53,6 +80,7 @@ class ConflictError(WfError):
     """A file on disk was edited by hand or differs, and ``--force`` was not given."""
 
     exit_code = 1
+    multiline = True  # one line per refused file
 
 
 class LockError(WfError):

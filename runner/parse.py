@@ -55,7 +55,10 @@ def decode_text(raw: bytes, path: Path) -> str:
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        raise DocumentError(f"not valid UTF-8 (byte {exc.start})", path) from exc
+        line = raw.count(b"\n", 0, exc.start) + 1
+        column = exc.start - (raw.rfind(b"\n", 0, exc.start) + 1) + 1
+        message = f"not valid UTF-8 at column {column} (byte {exc.start} of the file)"
+        raise DocumentError(message, path, line) from exc
     return text.replace("\r\n", "\n").replace("\r", "\n")
 
 
@@ -122,16 +125,10 @@ def parse_front_matter(
     other tools' keys, which are dropped (see ``FrontMatterPolicy``)."""
     import yaml
 
-    try:
-        node = yaml.compose(meta_text, Loader=yaml.SafeLoader)
-        meta = yaml.safe_load(meta_text)
-    except yaml.YAMLError as exc:
-        line = getattr(getattr(exc, "problem_mark", None), "line", 0) + 2
-        message = f"front matter is not valid YAML: {_yaml_problem(exc)}"
-        raise DocumentError(message, path, line) from exc
+    node, meta = load_yaml(meta_text, path, 2, "front matter")
     if meta is None:
         return {}
-    if not isinstance(meta, dict):
+    if not isinstance(meta, dict) or node is None:
         raise DocumentError("front matter must be a mapping of keys to values", path, 2)
     _unique_keys(node, path)
     for key, value in node.value:
@@ -143,6 +140,86 @@ def parse_front_matter(
         del meta[key]
     _validate_front_matter(meta, lines, path)
     return meta
+
+
+# Characters YAML forbids in a stream (PyYAML's rule), found here to name their line.
+NON_PRINTABLE = re.compile(
+    "[^\x09\x0a\x0d\x20-\x7e\x85\xa0-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]"
+)
+MAX_YAML_CHARS = 1024 * 1024  # front matter or wf.yaml; real ones are a few kB
+MAX_YAML_VALUES = 100_000  # values, counting each use of an alias (a "billion laughs")
+
+
+def load_yaml(text: str, path: Path, first: int, what: str) -> tuple[yaml.Node | None, Any]:
+    """Compose ``text`` once and construct its data; ``first`` is the document line of its
+    first line. Every problem is one ``DocumentError`` at its line: syntax, forbidden
+    characters, nesting, size, alias bombs, values that cannot be constructed."""
+    import yaml
+
+    if len(text) > MAX_YAML_CHARS:
+        raise DocumentError(f"{what} is larger than {MAX_YAML_CHARS // 1024} KiB", path, first)
+    bad = NON_PRINTABLE.search(text)
+    if bad is not None:
+        line, column = _line_column(text, bad.start())
+        message = f"{what} holds the control character {bad.group()!r} (column {column})"
+        raise DocumentError(message, path, first + line)
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    try:
+        node = yaml.compose(text, Loader=loader)
+        if node is None:
+            return None, None
+        _count_values(node, path, first, what)
+        return node, yaml.SafeLoader("").construct_document(node)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
+        line = first + (mark.line if mark is not None else 0)
+        raise DocumentError(f"{what} is not valid YAML: {_yaml_problem(exc)}", path, line) from exc
+    except RecursionError as exc:
+        raise DocumentError(f"{what} is nested too deep", path, first) from exc
+    except (ValueError, TypeError, OverflowError) as exc:  # e.g. a date like 2024-13-45
+        raise DocumentError(f"{what} has a value YAML cannot read: {exc}", path, first) from exc
+
+
+def _line_column(text: str, index: int) -> tuple[int, int]:
+    """0-based line and 1-based column of ``text[index]``."""
+    line = text.count("\n", 0, index)
+    return line, index - (text.rfind("\n", 0, index) + 1) + 1
+
+
+def _count_values(root: yaml.Node, path: Path, first: int, what: str) -> None:
+    """Refuse YAML whose aliases expand to more than ``MAX_YAML_VALUES`` values, or into
+    themselves: templates and the cache would expand them (iterative: no recursion)."""
+
+    sizes: dict[int, int] = {}  # node id -> values below it; -1 while being counted
+    pending: list[tuple[yaml.Node, bool]] = [(root, False)]
+    while pending:
+        node, counted = pending.pop()
+        children = _children(node)
+        if not counted:
+            if id(node) in sizes:
+                continue
+            sizes[id(node)] = -1
+            pending.append((node, True))
+            pending.extend((child, False) for child in children if id(child) not in sizes)
+            continue
+        below = [sizes[id(child)] for child in children]
+        if -1 in below:
+            line = first + node.start_mark.line
+            raise DocumentError(f"{what} has an alias that contains itself", path, line)
+        sizes[id(node)] = min(1 + sum(below), MAX_YAML_VALUES + 1)
+        if sizes[id(node)] > MAX_YAML_VALUES:
+            message = f"{what} expands to more than {MAX_YAML_VALUES:,} values (aliases)"
+            raise DocumentError(message, path, first + node.start_mark.line)
+
+
+def _children(node: yaml.Node) -> list[yaml.Node]:
+    import yaml
+
+    if isinstance(node, yaml.MappingNode):
+        return [item for pair in node.value for item in pair]
+    if isinstance(node, yaml.SequenceNode):
+        return list(node.value)
+    return []
 
 
 def _foreign_key(key: str, policy: FrontMatterPolicy, path: Path, line: int) -> None:
@@ -354,7 +431,7 @@ def parse_info(info: str, source: Source) -> FenceInfo:
     cleaned = _strip_attribute_braces(info.strip())
     result = FenceInfo(braced=cleaned != info.strip())
     try:
-        words = shlex.split(cleaned)
+        words = _split_words(cleaned)
     except ValueError as exc:
         result.problem = f"cannot read fence attributes {info!r}: {exc}"
         words = cleaned.split()
@@ -388,6 +465,16 @@ def _lmt_header(result: FenceInfo, words: list[str]) -> None:
     if rest[1:]:
         result.attrs["mode"] = "append"
     result.dialect = "lmt"
+
+
+def _split_words(info: str) -> list[str]:
+    """Shell-like words with quotes, but a backslash is kept as written: ``path=a\\b.py``
+    names ``a\\b.py`` (a folder separator, as everywhere in targets), it is not dropped."""
+    lexer = shlex.shlex(info, posix=True)
+    lexer.whitespace_split = True
+    lexer.commenters = ""
+    lexer.escape = ""
+    return list(lexer)
 
 
 def _read_word(result: FenceInfo, index: int, word: str, source: Source) -> None:
@@ -677,7 +764,7 @@ def _front_matter_checks(
 def _check_entry_lines(meta_text: str) -> list[int]:
     import yaml
 
-    node = yaml.compose(meta_text, Loader=yaml.SafeLoader)
+    node = yaml.compose(meta_text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
     for key, value in node.value:
         if key.value == "checks" and isinstance(value, yaml.SequenceNode):
             return [item.start_mark.line + 2 for item in value.value]
@@ -769,7 +856,13 @@ def _did_you_mean(word: str, allowed: tuple[str, ...]) -> str:
 
 
 def _yaml_problem(exc: Exception) -> str:
-    return str(getattr(exc, "problem", None) or exc).strip()
+    """PyYAML's message on one line: what went wrong, and where within the line."""
+    problem = str(getattr(exc, "problem", None) or exc).strip()
+    mark = getattr(exc, "problem_mark", None)
+    context = getattr(exc, "context", None)
+    text = f"{context}: {problem}" if context else problem
+    text = " ".join(text.split())
+    return f"{text} (column {mark.column + 1})" if mark is not None else text
 
 
 def _at(source: Source) -> tuple[Path, int]:

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path, PurePosixPath
 
 from runner.errors import PathError
 from runner.model import Source
 
 MAX_COMPONENT_BYTES = 200
+WINDOWS_DEVICES = frozenset({"CON", "PRN", "AUX", "NUL", "CONIN$", "CONOUT$"})
+WINDOWS_FORBIDDEN = re.compile(r'[<>:"|?*\x00-\x1f]')
 MAX_PATH_BYTES = 1024
 # Code points git ignores when it compares a name with ".git" (HFS+ ignorables, BOM).
 IGNORED_IN_NAMES = dict.fromkeys(
@@ -36,15 +39,32 @@ def clean_target(target: str, source: Source | None) -> str:
 
 
 def _check_parts(target: str, parts: list[str], where: tuple[Path | None, int | None]) -> None:
-    """No ``.git`` folder (a hook there runs on ``git init``), no over-long names."""
+    """No ``.git`` folder (a hook there runs on ``git init``), no over-long names, no
+    name Windows cannot hold (an exported project may be checked out there)."""
     for part in parts:
         if _is_dot_git(part):
             raise PathError(f"target {target!r} writes into a .git folder", *where)
+        problem = windows_problem(part)
+        if problem is not None:
+            raise PathError(f"target {target!r}: {problem}", *where)
         if len(part.encode("utf-8")) > MAX_COMPONENT_BYTES:
             limit = MAX_COMPONENT_BYTES
             raise PathError(f"target {target!r} has a name longer than {limit} bytes", *where)
     if len("/".join(parts).encode("utf-8")) > MAX_PATH_BYTES:
         raise PathError(f"target {target!r} is longer than {MAX_PATH_BYTES} bytes", *where)
+
+
+def windows_problem(part: str) -> str | None:
+    """Why Windows cannot hold a file or folder named ``part`` (None: it can)."""
+    stem = part.split(".", 1)[0].rstrip(" ").upper()
+    if stem in WINDOWS_DEVICES or re.fullmatch(r"(COM|LPT)[1-9\u00b9\u00b2\u00b3]", stem):
+        return f"{part!r} is a device name on Windows (CON, PRN, AUX, NUL, COM1, LPT1, ...)"
+    if part.endswith((".", " ")):
+        return f"{part!r} ends with a dot or a space, which Windows drops"
+    bad = WINDOWS_FORBIDDEN.search(part)
+    if bad is not None:
+        return f"{part!r} holds {bad.group()!r}, which Windows does not allow in names"
+    return None
 
 
 def _is_dot_git(part: str) -> bool:

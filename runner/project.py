@@ -13,7 +13,7 @@ from runner import __version__
 from runner.discover import SET_CONFIG, StepFile, find_sets, find_steps, select
 from runner.errors import DocumentError, PathError, SelectionError
 from runner.model import Step
-from runner.parse import FrontMatterPolicy, decode_text, parse_step, read_text
+from runner.parse import FrontMatterPolicy, decode_text, load_yaml, parse_step, read_text
 from runner.paths import inside_project
 from runner.stepcache import (
     MAX_CACHE_BYTES,
@@ -113,12 +113,7 @@ def _set_config(config: Path) -> dict[str, Any]:
     """``workflows/<set>/wf.yaml``, the set-level config (absent: empty)."""
     if not config.is_file():
         return {}
-    import yaml
-
-    try:
-        data = yaml.safe_load(read_text(config)) or {}
-    except yaml.YAMLError as exc:
-        raise DocumentError(f"not valid YAML: {exc}", config, 1) from exc
+    data = load_yaml(read_text(config), config, 1, "the set config")[1] or {}
     if not isinstance(data, dict) or set(data) - set(SET_CONFIG_KEYS):
         message = "the set config holds 'vars' (a mapping) and 'front_matter'"
         raise DocumentError(message, config, 1)

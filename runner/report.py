@@ -20,6 +20,7 @@ from runner.drift import (
     UNTRACKED,
     Difference,
 )
+from runner.errors import printable
 from runner.model import Source, Step
 
 if TYPE_CHECKING:
@@ -60,7 +61,7 @@ def verification_text(result: Verification, show_diff: bool) -> str:
     for set_name, differences in result.differences.items():
         lines.append(_drift_text(set_name, differences, show_diff))
         files = result.uncommitted.get(set_name, [])
-        lines += [f"  not committed ({status}): {path}" for status, path in files]
+        lines += [f"  not committed ({status}): {printable(path)}" for status, path in files]
         if files:
             lines.append(f"{set_name}: sdlc/{set_name} differs from git HEAD; commit it")
     return "\n".join(lines)
@@ -81,7 +82,7 @@ def _difference_line(set_name: str, difference: Difference) -> str:
     kind = style(f"{difference.kind:<11}", fg="red" if difference.kind == HAND_EDITED else "yellow")
     owner = f"  (from {', '.join(difference.owners)})" if difference.owners else ""
     fix = f"\n    fix: {fix_for(difference, set_name)}"
-    return f"  {kind} sdlc/{set_name}/{difference.key}{owner}{fix}"
+    return f"  {kind} sdlc/{set_name}/{printable(difference.key)}{owner}{fix}"
 
 
 def verification_json(result: Verification) -> list[dict[str, Any]]:
@@ -151,28 +152,28 @@ def step_line(step: Step, status: str) -> str:
     colour = "green" if status == "up-to-date" else "yellow"
     return (
         f"{step.number}  {step.id:<26} {style(f'{status:<11}', fg=colour)} "
-        f"{len(step.blocks):>3} blocks {len(step.checks):>3} checks  {step.title}{flags}"
+        f"{len(step.blocks):>3} blocks {len(step.checks):>3} checks  {printable(step.title)}{flags}"
     )
 
 
 def step_detail(step: Step, root: Path, set_name: str) -> Iterable[str]:
-    yield style(f"{step.number} {step.title}", bold=True)
+    yield style(f"{step.number} {printable(step.title)}", bold=True)
     document = step.path.relative_to(root) if step.path.is_relative_to(root) else step.path
-    yield f"  document: {document}"
+    yield f"  document: {printable(str(document))}"
     yield f"  output:   sdlc/{set_name}/{step.folder}/"
     if step.requires:
         yield f"  requires: {', '.join(step.requires)}"
     if step.optional:
         yield "  optional: yes"
     if step.generate:
-        yield f"  generates from: {step.generate['templates']}"
+        yield f"  generates from: {printable(str(step.generate['templates']))}"
     yield f"  blocks ({len(step.blocks)}):"
     for block in step.blocks:
         extra = [block.mode] if block.mode != "write" else []
         extra += ["template"] * block.template + ["skeleton"] * block.skeleton
         extra += [f"#{block.name}"] if block.name else []
         suffix = f"  [{', '.join(extra)}]" if extra else ""
-        yield f"    line {block.source.line:>5}  {block.target}{suffix}"
+        yield f"    line {block.source.line:>5}  {printable(block.target)}{suffix}"
     if step.fragments:
         yield f"  named blocks ({len(step.fragments)}):"
     for fragment in step.fragments:
@@ -183,11 +184,12 @@ def step_detail(step: Step, root: Path, set_name: str) -> Iterable[str]:
         command = next((ln.strip() for ln in derivation.command.splitlines() if ln.strip()), "")
         how = f"derived from {derivation.capture} of: {command}"
         needs = f"; needs {','.join(derivation.needs)}" if derivation.needs else ""
-        yield f"    line {derivation.source.line:>5}  {derivation.target}  [{how}{needs}]"
+        target = printable(derivation.target)
+        yield f"    line {derivation.source.line:>5}  {target}  [{how}{needs}]"
     yield f"  checks ({len(step.checks)}):"
     for check in step.checks:
         needs = f"  needs {','.join(check.needs)}" if check.needs else ""
-        yield f"    line {check.source.line:>5}  {check.name}{needs}"
+        yield f"    line {check.source.line:>5}  {printable(check.name)}{needs}"
 
 
 STATUS_LABELS = {
@@ -205,7 +207,7 @@ def check_line(result: CheckResult, root: Path) -> str:
     cached = ", cached" if result.cached else ""
     where = result.spec.source.label(root)
     return (
-        f"  {style(label, fg=colour, bold=True)}  {result.spec.step} {result.spec.name}"
+        f"  {style(label, fg=colour, bold=True)}  {result.spec.step} {printable(result.spec.name)}"
         f"  ({result.duration:.1f}s{cached})  {where}"
     )
 
@@ -215,7 +217,7 @@ def check_failures(results: list[CheckResult], root: Path) -> Iterable[str]:
     for result in results:
         if result.status == "passed":
             continue
-        yield f"{result.spec.source.label(root)}: {result.spec.name}: {result.status}"
+        yield f"{result.spec.source.label(root)}: {printable(result.spec.name)}: {result.status}"
         if result.reason:
             yield f"    {result.reason}"
         if result.status != "skipped" and result.output.strip():

@@ -1,6 +1,6 @@
 """File changes as small action objects: planned, shown, checked for conflicts, then run.
 
-Every write is atomic (temporary file in the same folder, fsync, rename), so a killed
+Every write is atomic (temporary file in the same folder, rename), so a killed
 run leaves each file either fully old or fully new. A lock keeps two runs apart.
 """
 
@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from runner.errors import ConflictError, LockError
+from runner.errors import ConflictError, LockError, printable
 from runner.model import Source
 from runner.paths import confined
 
@@ -31,7 +31,7 @@ class WriteFile:
     source: Source | None = None  # the block that owns the file, for errors
 
     def describe(self) -> str:
-        return f"{self.kind:<7} {self.rel}"
+        return f"{self.kind:<7} {printable(self.rel)}"
 
     def run(self, root: Path, resolved: dict[Path, Path]) -> None:
         path = confined(root, self.rel, self.source, resolved)
@@ -44,7 +44,7 @@ class DeleteFile:
     conflict: str | None = None
 
     def describe(self) -> str:
-        return f"delete  {self.rel}"
+        return f"delete  {printable(self.rel)}"
 
     def run(self, root: Path, resolved: dict[Path, Path]) -> None:
         path = confined(root, self.rel, None, resolved)
@@ -61,7 +61,7 @@ class RemoveFolder:
     conflict: str | None = None
 
     def describe(self) -> str:
-        return f"remove  {self.rel}/"
+        return f"remove  {printable(self.rel)}/"
 
     def run(self, root: Path, resolved: dict[Path, Path]) -> None:
         folder = confined(root, self.rel, None, resolved)
@@ -112,7 +112,7 @@ class Transaction:
         self._check_shapes()
         conflicts = self.conflicts()
         if conflicts and not force:
-            lines = "\n".join(f"  {a.rel}: {a.conflict}" for a in conflicts)
+            lines = "\n".join(f"  {printable(a.rel)}: {a.conflict}" for a in conflicts)
             raise ConflictError(
                 f"refusing to overwrite {len(conflicts)} file(s):\n{lines}\n{hint}", self.root
             )
@@ -124,6 +124,8 @@ class Transaction:
         order = {DeleteFile: 0, RemoveFolder: 1, WriteFile: 2}
         for action in sorted(self.actions, key=lambda a: order[type(a)]):
             action.run(self.root, resolved)
+        if self.actions:
+            sync_filesystem(self.root)
 
     def _check_shapes(self) -> None:
         gone = _Gone(
@@ -193,8 +195,9 @@ def write_atomic(
 ) -> None:
     """Write ``content`` to ``path`` so readers see the old or the new file, never half.
 
-    The rename makes the write atomic against a killed run; ``durable`` also fsyncs,
-    for the manifest, so a power loss cannot leave it pointing at lost content.
+    The rename makes the write atomic against a killed run; ``durable`` also fsyncs the
+    file and its folder (the manifest: written after ``sync_filesystem`` flushed the
+    files it describes, so a power loss cannot leave it pointing at lost content).
     """
     temp = temp_path(path)
     mode = 0o755 if executable else 0o644
@@ -202,19 +205,50 @@ def write_atomic(
         descriptor = _create(temp, path.parent, mode)
         with os.fdopen(descriptor, "wb") as handle:
             handle.write(content)
+            os.fchmod(handle.fileno(), mode)  # exact bits, whatever the umask
             if durable:
                 handle.flush()
                 os.fsync(handle.fileno())
-            os.fchmod(handle.fileno(), mode)  # exact bits, whatever the umask
         temp.replace(path)
+        if durable:
+            _sync_folder(path.parent)  # the rename itself
     except BaseException:
         temp.unlink(missing_ok=True)
         raise
 
 
+def sync_filesystem(folder: Path) -> None:
+    """Flush every write of this run to disk at once, before the manifest is replaced.
+
+    One ``syncfs`` of the file system (Linux; ``sync`` elsewhere) costs about as much as
+    a single fsync; an fsync per file made a 300-file build 25 times slower.
+    """
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        descriptor = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
+    except (OSError, AttributeError):
+        os.sync()
+        return
+    try:
+        if getattr(libc, "syncfs", None) is None or libc.syncfs(descriptor) != 0:
+            os.sync()
+    finally:
+        os.close(descriptor)
+
+
 def temp_path(path: Path) -> Path:
     """Where ``write_atomic`` stages ``path``: unique per process and thread."""
     return path.with_name(f".{path.name}.wf-{os.getpid()}-{threading.get_ident()}.tmp")
+
+
+def _sync_folder(folder: Path) -> None:
+    descriptor = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(descriptor)
+    finally:
+        os.close(descriptor)
 
 
 def _create(temp: Path, folder: Path, mode: int) -> int:
