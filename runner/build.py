@@ -7,8 +7,8 @@ actions -> run them. Any error before the last stage means nothing is written.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
-from dataclasses import dataclass, field
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from runner.derive import CURRENT, RECHECK, RECORDED, Derivations, DeriveOptions, Recorded, derive
@@ -120,14 +120,20 @@ def build(
     force: bool = False,
     dry_run: bool = False,
     python: str | None = None,
+    keep: Mapping[str, frozenset[str]] | None = None,
 ) -> list[BuildResult]:
     """Regenerate the selected steps' folders (default: all) of every set.
 
     Every set is planned (derived outputs whose inputs changed are rerun) and checked
-    before the first file is written.
+    before the first file is written. ``keep`` (set name -> output keys) names files to
+    leave as they are, manifest entry included (``wf sync`` keeps hand edits it could
+    not take back into the documents).
     """
     with _locked(sets):
-        results = [_prepare(wset, selectors, force, python) for wset in sets]
+        results = [
+            _prepare(wset, selectors, force, python, (keep or {}).get(wset.name, frozenset()))
+            for wset in sets
+        ]
         if not dry_run:
             for result in results:
                 _run(result)
@@ -144,14 +150,18 @@ def _locked(sets: list[WorkflowSet]) -> Iterator[None]:
 
 
 def _prepare(
-    wset: WorkflowSet, selectors: tuple[str, ...], force: bool, python: str | None
+    wset: WorkflowSet,
+    selectors: tuple[str, ...],
+    force: bool,
+    python: str | None,
+    keep: frozenset[str] = frozenset(),
 ) -> BuildResult:
     inside_project(wset.root, manifest_path(wset.out_dir))  # sdlc/, sdlc/<set>/ not links out
     current = state(wset, force, CURRENT, python)
     # Building everything also cleans folders of steps that were deleted or renamed.
     chosen_steps = wset.select(selectors)
     prefixes = tuple(f"{s.number}-{s.id}/" for s in chosen_steps) if selectors else ("",)
-    chosen = [d for d in current.differences if d.key.startswith(prefixes)]
+    chosen = [d for d in current.differences if d.key.startswith(prefixes) and d.key not in keep]
     result = BuildResult(wset, untracked=[d.key for d in chosen if _is_stray(d)])
     result.actions = [a for d in chosen if (a := _action(d)) is not None]
     # empty folders (a run killed between a folder's last delete and its rmdir): removed
@@ -161,7 +171,7 @@ def _prepare(
     _manifest_fits(wset)
     hint = "keep your changes in the documents, or rerun with --force to discard them"
     Transaction(wset.out_dir, result.actions).check(force, hint)
-    manifest = _merged_manifest(current, prefixes)
+    manifest = _merged_manifest(current, prefixes, keep)
     if manifest != current.owned.raw:
         result.manifest = manifest
     return result
@@ -214,10 +224,15 @@ def write_action(
     return WriteFile(rel, planned.content, planned.executable, kind, conflict, source)
 
 
-def _merged_manifest(current: SetState, prefixes: tuple[str, ...]) -> bytes:
-    """Planned entries for the rebuilt folders, the old ones for every other folder."""
+def _merged_manifest(
+    current: SetState, prefixes: tuple[str, ...], keep: frozenset[str] = frozenset()
+) -> bytes:
+    """Planned entries for the rebuilt folders, the old ones for every other folder; a
+    file to ``keep`` keeps the hash wf wrote (it stays hand-edited), with its new owners."""
     kept = {k: e for k, e in current.owned.entries.items() if not k.startswith(prefixes)}
     rebuilt = {k: e for k, e in current.planned.items() if k.startswith(prefixes)}
+    for key in keep & rebuilt.keys() & current.owned.entries.keys():
+        rebuilt[key] = replace(rebuilt[key], sha256=current.owned.entries[key].sha256)
     return render_manifest(current.wset.name, kept | rebuilt)
 
 

@@ -550,6 +550,61 @@ def _progress(root: Path) -> Callable[[str, CheckResult | None], None]:
 
 
 @main.command()
+@click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
+@set_option
+@click.option(
+    "--from",
+    "from_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Take the edits from a project wf export made (PATHS inside it).",
+)
+@click.option(
+    "--steps", "steps", multiple=True, metavar="STEPS", help="With --from: the exported steps."
+)
+@click.option("--dry-run", is_flag=True, help="Show the document diff; write nothing.")
+@click.pass_context
+@handle_errors
+def sync(
+    ctx: click.Context,
+    paths: tuple[Path, ...],
+    set_name: str | None,
+    from_dir: Path | None,
+    steps: tuple[str, ...],
+    dry_run: bool,
+) -> None:
+    """Write edits made in output files back into the blocks that own them.
+
+    PATHS are files (or folders) of sdlc/<set>/ edited by hand [default: every edited
+    file]; with --from DIR, files of a project made by wf export. Each edit replaces the
+    lines of its block; prose, fences, attributes, indentation and line endings stay
+    byte for byte. Then sdlc/ is rebuilt. A file no single block produces as written
+    (appends, patches, templates, generators, a later step rewriting it) is refused with
+    the reason and its diff, to apply by hand; it is left as it is (exit 1).
+    """
+    from runner.sync import sync as sync_job
+
+    if steps and from_dir is None:
+        raise click.UsageError("--steps goes with --from")
+    sets = [one_set(ctx, set_name)] if from_dir is not None else chosen_sets(ctx, set_name)
+    result = sync_job(sets, paths, from_dir, steps, dry_run)
+    root = sets[0].root
+    for edit in result.synced:
+        verb = "would sync" if dry_run else "synced"
+        owner = edit.planned.sources[0].label(root)
+        click.echo(f"  {verb:<10} {edit.shown} -> {owner}")
+    if dry_run:
+        click.echo(result.document_diff(root), nl=False)
+    for built in result.built:
+        _report_build(built, dry_run=False)
+    for refusal in result.refused:
+        click.echo(f"wf: {refusal.edit.shown}: not synced: {refusal.reason}", err=True)
+        click.echo(f"  apply by hand (the file is left as it is):\n{refusal.edit.diff()}", nl=False)
+    if not result.synced and not result.refused:
+        click.echo("nothing to sync: no output differs from its documents")
+    sys.exit(EXIT_FAIL if result.refused else EXIT_OK)
+
+
+@main.command()
 @click.argument("target", type=click.Path(file_okay=False, path_type=Path))
 @click.option(
     "--steps", "steps", multiple=True, metavar="STEPS", help="Steps to include [default: all]."

@@ -21,6 +21,7 @@ from runner.model import Block, CheckSpec, Derivation, Fragment, Source, Step
 
 if TYPE_CHECKING:
     import yaml
+    from markdown_it.token import Token
 
 MODES = ("write", "append", "patch")
 TARGET_KEYS = ("path", "file", "filename", "title", "tangle")  # tangle: md-tangle's
@@ -338,22 +339,28 @@ class FenceInfo:
     names: list[str] = field(default_factory=list)  # ``#name`` inside braces
 
 
-def _parse_body(
-    body: str, offset: int, path: Path, number: str
-) -> tuple[list[Block], list[Fragment], list[CheckSpec], list[Derivation], str | None]:
-    """Artifact, named, check and derive blocks, and the first level-1 heading."""
+def markdown_tokens(body: str) -> list[Token]:
+    """The markdown-it tokens of a document body, as the parser reads it (admonitions and
+    content tabs included); ``token.map`` holds body line numbers."""
     from markdown_it import MarkdownIt
     from mdit_py_plugins.admon import admon_plugin
 
     from runner.tabbed import tabbed_plugin
 
+    return MarkdownIt("commonmark").use(admon_plugin).use(tabbed_plugin).parse(body)
+
+
+def _parse_body(
+    body: str, offset: int, path: Path, number: str
+) -> tuple[list[Block], list[Fragment], list[CheckSpec], list[Derivation], str | None]:
+    """Artifact, named, check and derive blocks, and the first level-1 heading."""
     blocks: list[Block] = []
     fragments: list[Fragment] = []
     checks: list[CheckSpec] = []
     continued: dict[str, str | None] = {}  # Entangled-syntax targets so far -> #name
     derivations: list[Derivation] = []
     heading = None
-    tokens = MarkdownIt("commonmark").use(admon_plugin).use(tabbed_plugin).parse(body)
+    tokens = markdown_tokens(body)
     for index, token in enumerate(tokens):
         if heading is None and token.type == "heading_open" and token.tag == "h1":
             heading = tokens[index + 1].content.strip() or None
