@@ -595,7 +595,9 @@ def sync(
     if dry_run:
         click.echo(result.document_diff(root), nl=False)
     for built in result.built:
-        _report_build(built, dry_run=False)
+        for action in built.actions:
+            click.echo(f"  {action.describe()}")
+        click.echo(f"{built.wset.name}: rebuilt; {len(built.actions)} more file(s) changed")
     for refusal in result.refused:
         click.echo(f"wf: {refusal.edit.shown}: not synced: {refusal.reason}", err=True)
         click.echo(f"  apply by hand (the file is left as it is):\n{refusal.edit.diff()}", nl=False)
