@@ -166,6 +166,8 @@ def _why_not(edit: Edit, plan: Plan) -> str | None:
     labels = [s.label(edit.wset.root) for s in planned.sources]
     if len(planned.sources) != 1:
         return f"made by {len(labels)} blocks ({', '.join(labels)}): edit them by hand"
+    if planned.inputs is not None:
+        return f"derived by the command at {labels[0]}: change the command or its inputs"
     block, step = _owner(edit.wset, planned.sources[0])
     if block is None or step is None:
         return f"not the text of one block ({labels[0]}): made by a generator"
@@ -254,8 +256,12 @@ def _new_documents(edits: list[Edit]) -> tuple[dict[Path, tuple[bytes, bytes]], 
         old = path.read_bytes()
         new = old
         for edit in sorted(mine, key=lambda e: -e.planned.sources[0].line):
+            block, _step = _owner(edit.wset, edit.planned.sources[0])
+            stripped = block.stripped if block is not None else 0
             try:
-                new = replace_block(new, edit.planned.sources[0].line, edit.edited.decode())
+                new = replace_block(
+                    new, edit.planned.sources[0].line, edit.edited.decode(), stripped
+                )
             except _Unmappable as exc:
                 refused.append(Refusal(edit, str(exc)))
         if new != old:
@@ -295,19 +301,20 @@ def _plan_with(wset: WorkflowSet, documents: dict[Path, tuple[bytes, bytes]]) ->
         return exc
 
 
-def replace_block(raw: bytes, line: int, content: str) -> bytes:
+def replace_block(raw: bytes, line: int, content: str, stripped: int = 0) -> bytes:
     """The document ``raw`` with the content of the fence opening at ``line`` (1-based)
     replaced by ``content``; every other byte is kept.
 
     Unchanged lines of the block keep their bytes too; new lines get the block's own
-    indentation (list items, blockquotes) and the document's line ending. A first-line
-    ``# path:`` comment stays. Raises _Unmappable when that cannot be done exactly.
+    indentation (list items, blockquotes) and the document's line ending. The first
+    ``stripped`` lines (a ``# path:`` comment, Quarto's ``#|`` options) stay. Raises
+    _Unmappable when that cannot be done exactly.
     """
     text = raw.decode("utf-8")
     bom = BOM if text.startswith(BOM) else ""
     lines = _LINE.findall(text[len(bom) :])
     fence = _fence_at(text[len(bom) :], line)
-    first, end, stripped = fence.first + fence.stripped, fence.end, fence.stripped
+    first, end = fence.first + stripped, fence.end
     old_content = fence.content[stripped:]
     new_content = content.split("\n")[:-1] if content else []
     prefix, blank = _indentation(lines[fence.first : end], fence.content, fence.closing)
@@ -334,7 +341,6 @@ class _Fence:
     content: list[str]  # the content lines as the parser reads them (no line ends)
     closing: str  # the closing fence line, as written
     markup: str  # ``` or ~~~~ ...
-    stripped: int  # leading content lines that are not the artifact (``# path:``)
 
 
 def _fence_at(text: str, line: int) -> _Fence:
@@ -348,16 +354,8 @@ def _fence_at(text: str, line: int) -> _Fence:
         content = token.content.split("\n")[:-1] if token.content else []
         if stop - start != len(content) + 2:  # opening fence, content, closing fence
             raise _Unmappable("the block has no closing fence")
-        first_line = content[0] if content else ""
-        stripped = 1 if content and _is_target_comment(first_line) else 0
-        return _Fence(start + 1, stop - 1, content, lines[stop - 1], token.markup, stripped)
+        return _Fence(start + 1, stop - 1, content, lines[stop - 1], token.markup)
     raise _Unmappable(f"no fenced block opens at line {line} any more")
-
-
-def _is_target_comment(line: str) -> bool:
-    from runner.parse import FIRST_LINE_TARGET
-
-    return FIRST_LINE_TARGET.match(line) is not None
 
 
 def _indentation(raw: list[str], content: list[str], closing: str) -> tuple[str, str]:

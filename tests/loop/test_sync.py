@@ -27,6 +27,7 @@ SYNTAXES = [
     ("pandoc", "```{.python file=app.py}\n", "", "```\n"),
     ("pandoc-lang", "``` python {file=app.py}\n", "", "```\n"),
     ("first-line", "```python\n# path: app.py\n", "", "```\n"),
+    ("quarto", "```{python}\n#| file: app.py\n#| echo: false\n", "", "```\n"),
     ("tilde", "~~~python path=app.py\n", "", "~~~\n"),
     ("long-fence", "`````python path=app.py\n", "", "`````\n"),
     ("list-item", "- Create the module:\n\n  ```python path=app.py\n", "  ", "  ```\n"),
@@ -275,6 +276,12 @@ REFUSALS = {
         "sdlc/demo/01-a/main.py",
         "print('hello')\n",
         "blocks",
+    ),
+    "derived": (
+        {"01_a.md": "# A\n\n" + block("bash derive path=out.txt from=stdout", "echo made\n")},
+        "sdlc/demo/01-a/out.txt",
+        "made by hand\n",
+        "derived by the command",
     ),
     "no-final-newline": (
         {"01_a.md": "# A\n\n" + block("text path=t.txt", "x\n")},
