@@ -337,6 +337,7 @@ class FenceInfo:
     braced: bool = False  # pandoc/Entangled attribute syntax ``{.python …}``
     dialect: str = ""  # "md-tangle" or "lmt" when the target came in that tool's syntax
     names: list[str] = field(default_factory=list)  # ``#name`` inside braces
+    tags: list[str] = field(default_factory=list)  # md-tangle's ``tags:theme``
 
 
 def markdown_tokens(body: str) -> list[Token]:
@@ -376,13 +377,14 @@ def _parse_body(
         if "derive" in info.flags:
             derivations.append(_derivation_from_block(info, token.content, source))
             continue
-        block = _block(info, token.content, source)
-        if isinstance(block, Block):
-            block = _continuation(block, info, continued)
-        if isinstance(block, Fragment):
-            fragments.append(block)
-        elif block is not None:
-            blocks.append(block)
+        found = _block(info, token.content, source)
+        for block in _targets(found, info):
+            if isinstance(block, Block):
+                block = _continuation(block, info, continued)
+            if isinstance(block, Fragment):
+                fragments.append(block)
+            else:
+                blocks.append(block)
     return blocks, fragments, checks, derivations, heading
 
 
@@ -407,6 +409,13 @@ def _no_hidden_targets(content: str, start: Source, kind: str) -> None:
         named = [k for k in TARGET_KEYS if k != "title" or is_path_like(info.attrs.get(k, ""))]
         if info.names or any(k in info.attrs for k in named):
             raise DocumentError(f"this fenced block {HIDING[kind]}", *_at(at))
+
+
+def _targets(found: Block | Fragment | None, info: FenceInfo) -> list[Block | Fragment]:
+    """md-tangle's ``tangle:a.css,b.css`` writes one block to several files."""
+    if not isinstance(found, Block) or info.dialect != "md-tangle":
+        return [found] if found is not None else []
+    return [replace(found, target=part) for part in found.target.split(",") if part]
 
 
 def _continuation(
@@ -488,6 +497,9 @@ def _read_word(result: FenceInfo, index: int, word: str, source: Source) -> None
     if word.startswith("tangle:") and not result.braced:
         word = "tangle=" + word[len("tangle:") :]  # md-tangle's attribute
         result.dialect = "md-tangle"
+    elif word.startswith("tags:") and not result.braced:
+        result.tags.append(word[len("tags:") :])  # md-tangle: written only when asked
+        return
     if "=" in word:
         key, _, value = word.partition("=")
         if key not in KNOWN_KEYS:
@@ -581,6 +593,8 @@ def _block(info: FenceInfo, content: str, source: Source) -> Block | Fragment | 
     if info.problem is not None and _names_a_target(info):
         raise DocumentError(info.problem, *_at(source))
     target = _attribute_target(attrs, source)
+    if info.dialect == "md-tangle" and info.tags:
+        return None  # md-tangle leaves a tagged block out unless its tag is asked for
     stripped = 0
     if target is None:
         target, content, stripped = _first_line_target(content)
@@ -625,9 +639,6 @@ def _block(info: FenceInfo, content: str, source: Source) -> Block | Fragment | 
 
 def _dialect_rules(info: FenceInfo, target: str, content: str, source: Source) -> None:
     """What wf does not do of md-tangle and lmt is refused, never half done."""
-    if info.dialect == "md-tangle" and "," in target:
-        message = f"tangle:{target} names several files; give each file its own block"
-        raise DocumentError(message, *_at(source))
     if info.dialect == "md-tangle" and target.startswith("~"):
         message = f"tangle:{target} is in your home folder; wf writes inside the project"
         raise DocumentError(message, *_at(source))

@@ -281,17 +281,26 @@ def test_md_tangle_attribute_and_its_concatenation(tmp_path):
     assert out.read_text() == "#!/bin/bash\necho one\necho two\n"
 
 
-@pytest.mark.parametrize(
-    ("info", "needle"),
-    [
-        ("sh tangle:a.sh,b.sh", "names several files"),
-        ("sh tangle:~/.bashrc", "home folder"),
-    ],
-)
-def test_md_tangle_features_wf_does_not_have_are_refused(tmp_path, info, needle):
-    error = parse_error(tmp_path, "# M\n\n" + block(info, "x\n"))
-    assert needle in error.message
+def test_md_tangle_home_folder_is_refused(tmp_path):
+    error = parse_error(tmp_path, "# M\n\n" + block("sh tangle:~/.bashrc", "x\n"))
+    assert "home folder" in error.message
     assert error.line == 3
+
+
+def test_md_tangle_several_files_and_tags(tmp_path):
+    text = (
+        "# M\n\n"
+        + block("css tangle:styles/button.css,styles/input.css", "/* header */\n", "~~~~")
+        + block("css tangle:styles/button.css", "#button {}\n", "~~~~")
+        + block("css tangle:styles/theme.css tags:theme", "#theme {}\n", "~~~~")
+    )
+    root = write_project(tmp_path, {"01_m.md": text})
+    assert wf(root, "build").exit_code == 0
+    files = snapshot(root / "sdlc" / "demo" / "01-m")
+    assert files == {
+        "styles/button.css": b"/* header */\n#button {}\n",
+        "styles/input.css": b"/* header */\n",
+    }
 
 
 @pytest.mark.parametrize(
