@@ -401,6 +401,9 @@ def _no_hidden_targets(content: str, start: Source, kind: str) -> None:
     """A fence that names a target but that Markdown does not see as a fence would be
     lost without a word (Entangled, reading lines, would tangle it): refuse it."""
     for index, line in enumerate(content.split("\n")):
+        if kind == "html_block" and "TANGLE_CP:" in line:
+            message = "md-tangle's TANGLE_CP: file copies are not done; write the file as a block"
+            raise DocumentError(message, start.file, start.line + index)
         fence = FENCE_LINE.match(line)
         if fence is None or not fence["info"].strip():
             continue

@@ -287,6 +287,13 @@ def test_md_tangle_home_folder_is_refused(tmp_path):
     assert error.line == 3
 
 
+def test_md_tangle_copies_are_refused(tmp_path):
+    text = "# M\n\n<!-- TANGLE_CP:../assets/bg.png tangle:bg.png -->\n"
+    error = parse_error(tmp_path, text)
+    assert "TANGLE_CP: file copies are not done" in error.message
+    assert error.line == 3
+
+
 def test_md_tangle_several_files_and_tags(tmp_path):
     text = (
         "# M\n\n"
