@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Initialise a checkout for development:
 #   1. check the Python version (>= 3.12),
-#   2. create .venv and install the project with its dev tools (uv when available),
+#   2. create .venv and install the project with its dev tools (from uv.lock with uv),
 #   3. create .env from .env.example with freshly generated secrets (never overwritten),
 #   4. apply database migrations when Alembic is configured and the database answers.
 #
@@ -44,16 +44,12 @@ if [[ -z ${PYTHON:-} ]] || ! is_supported "$PYTHON"; then
 fi
 
 if [[ $install == 1 ]]; then
-    if [[ ! -d .venv ]]; then
-        if command -v uv >/dev/null; then
-            uv venv --seed --python "$PYTHON" .venv
-        else
-            "$PYTHON" -m venv .venv
-        fi
-    fi
     if command -v uv >/dev/null; then
-        uv pip install --python .venv/bin/python -e ".[dev]"
+        # Exactly the versions in uv.lock (what CI and the image install, too).
+        uv sync --frozen --extra dev --python "$PYTHON"
     else
+        echo "warning: uv not found: installing the newest allowed versions, not uv.lock" >&2
+        [[ -d .venv ]] || "$PYTHON" -m venv .venv
         .venv/bin/python -m pip install --upgrade pip
         .venv/bin/python -m pip install -e ".[dev]"
     fi
