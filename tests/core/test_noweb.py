@@ -156,6 +156,45 @@ MULTI_AFTER_02 = (
 )
 
 
+BASIC = md(
+    f"""
+    ---
+    entangled:
+        version: "2.4"
+        style: basic
+        annotation: naked
+    ---
+    # Entangled's basic style: Quarto cell options instead of braces
+
+    {FENCE}python
+    #| id: deck
+    #| file: src/deck.py
+    import random
+    <<helpers>>
+    {FENCE}
+
+    {FENCE}python
+    #| id: deck
+    DECK = 52
+    {FENCE}
+
+    {FENCE}python
+    #| id: helpers
+    #| echo: false
+    def shuffle(): ...
+    {FENCE}
+    """
+)
+
+BASIC_EXPECTED = {"src/deck.py": "import random\ndef shuffle(): ...\nDECK = 52\n"}
+
+REPEATED = "# R\n\n" + "".join(
+    f"{FENCE} {{.python #main file=app.py}}\n{line}\n{FENCE}\n\n" for line in ("a = 1", "b = 2")
+)
+
+REPEATED_EXPECTED = {"app.py": "a = 1\nb = 2\n"}
+
+
 def plan_of(tmp_path: Path, steps: dict[str, str]) -> Plan:
     root = write_project(tmp_path, steps)
     wset = load_set(root, "demo")
@@ -184,6 +223,11 @@ def test_single_document_tangles_like_entangled(tmp_path):
     assert plan.warnings == []
 
 
+def test_entangled_basic_style_and_repeated_named_file_blocks(tmp_path):
+    assert texts(plan_of(tmp_path, {"01_doc.md": BASIC})) == BASIC_EXPECTED
+    assert texts(plan_of(tmp_path / "r", {"01_doc.md": REPEATED})) == REPEATED_EXPECTED
+
+
 def test_names_are_shared_by_the_documents_of_a_set(tmp_path):
     plan = plan_of(tmp_path, {"01_a.md": FIRST, "02_b.md": SECOND})
     assert texts(plan, "01") == {"app/main.py": MULTI_AFTER_01}
@@ -209,7 +253,8 @@ def test_build_writes_the_tangled_files_and_verify_agrees(tmp_path):
 )
 def test_expected_outputs_match_real_entangled(tmp_path):
     executable = shutil.which(os.environ["WF_ENTANGLED"]) or os.environ["WF_ENTANGLED"]
-    cases = [({"01_doc.md": SINGLE}, SINGLE_EXPECTED)]
+    cases = [({"01_doc.md": SINGLE}, SINGLE_EXPECTED), ({"01_doc.md": BASIC}, BASIC_EXPECTED)]
+    cases.append(({"01_doc.md": REPEATED}, REPEATED_EXPECTED))
     cases.append(({"01_a.md": FIRST, "02_b.md": SECOND}, {"app/main.py": MULTI_AFTER_02}))
     for index, (documents, expected) in enumerate(cases):
         folder = tmp_path / str(index)

@@ -105,6 +105,8 @@ def test_equals_without_a_quoted_title_is_not_a_tab(tmp_path):
         "sh {name=update-brew interactive=false}",
         "bash { background=true closeTerminalOnSuccess=false cwd=.. name=serve }",
         "sh { name=deploy timeout=3 }",
+        'sh {"name":"update-brew","interactive":"false"}',
+        'sh { "name": "x", "cwd": ".." }',
         "{.python .hidden mode=0755}",
     ],
 )
