@@ -13,6 +13,7 @@ from runner.build import derived_plan, write_action
 from runner.derive import CURRENT, DeriveOptions, derive_on
 from runner.errors import ConflictError, WfError
 from runner.plan import PlannedFile, StepPlan, make_plan
+from runner.profiles import Profile
 from runner.project import WorkflowSet
 from runner.transaction import Action, Transaction
 
@@ -32,9 +33,13 @@ def export(
     overrides: Mapping[str, Any] | None = None,
     git_init: bool = False,
     force: bool = False,
+    profile: Profile | None = None,
 ) -> ExportResult:
-    """Write the project assembled from the chosen steps into ``target``."""
+    """Write the project assembled from the chosen steps (of ``profile``) into ``target``."""
     chosen = wset.select(selectors)
+    if profile is not None:
+        kept = {s.number for s in wset.profile_steps(profile)}
+        chosen = [s for s in chosen if s.number in kept]
     plan = make_plan(wset.name, wset.steps(chosen), wset.vars, overrides)
     plan = derived_plan(wset, CURRENT, plan=plan).plan
     files = list(plan.assembled().values())

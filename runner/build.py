@@ -87,6 +87,7 @@ def state(
     ``policy`` says when derived outputs are rerun (``runner.derive``).
     """
     plan = plan_set(wset)
+    wset.check_profiles()
     owned = read_manifest(wset.out_dir, damaged_is_empty=force)
     derived = derived_plan(wset, policy, python, owned, plan)
     plan = derived.plan

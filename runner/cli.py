@@ -112,6 +112,15 @@ shard_option = click.option(
 )
 
 
+profile_option = click.option(
+    "--profile",
+    "profile",
+    multiple=True,
+    metavar="NAME[,NAME]",
+    help="Assemble only the steps of this profile (wf.yaml profiles:); repeatable.",
+)
+
+
 def check_options(func: Callable[..., Any]) -> Callable[..., Any]:
     """Options shared by every command that runs checks."""
     options = [
@@ -136,6 +145,12 @@ def check_options(func: Callable[..., Any]) -> Callable[..., Any]:
             "--junit",
             type=click.Path(dir_okay=False, path_type=Path),
             help="Also write a JUnit XML report of the checks to this file.",
+        ),
+        profile_option,
+        click.option(
+            "--all-profiles",
+            is_flag=True,
+            help="Run the checks in every profile the set declares (wf.yaml profiles:).",
         ),
     ]
     for option in reversed(options):
@@ -355,22 +370,28 @@ def check(
     """
     sets = [one_set(ctx, set_name)] if steps else chosen_sets(ctx, set_name)
     if list_shards is not None:
-        _list_shards(sets, steps, since, fmt, list_shards)
+        profiles = (check_args["profile"], check_args["all_profiles"])
+        _list_shards(sets, steps, since, fmt, list_shards, profiles)
         return
     ok = _checks(sets, steps, fmt, since, **check_args)
     sys.exit(EXIT_OK if ok else EXIT_FAIL)
 
 
 def _list_shards(
-    sets: list[WorkflowSet], steps: tuple[str, ...], since: str | None, fmt: str, count: int
+    sets: list[WorkflowSet],
+    steps: tuple[str, ...],
+    since: str | None,
+    fmt: str,
+    count: int,
+    profiles: tuple[tuple[str, ...], bool],
 ) -> None:
     from runner import report
     from runner.checks import CheckOptions
     from runner.project import cache_dir
-    from runner.validate import plan_checks, shard_split
+    from runner.validate import plan_sets, shard_split
 
     root = sets[0].root if sets else Path.cwd()
-    plans = [plan_checks(wset, steps, since) for wset in sets]
+    plans = plan_sets(sets, steps, since, None, *profiles)
     split = shard_split(plans, CheckOptions(cache_dir=cache_dir(root)), count)
     specs = {i: spec for plan in plans for i, spec in plan.specs().items()}
     if fmt == "json":
@@ -460,6 +481,8 @@ def _checks(
     no_cache: bool,
     python: str | None,
     junit: Path | None,
+    profile: tuple[str, ...] = (),
+    all_profiles: bool = False,
     json_head: dict[str, Any] | None = None,
     shard: Shard | None = None,
 ) -> bool:
@@ -481,7 +504,8 @@ def _checks(
         python=python,
     )
     progress = _progress(root) if fmt == "text" else None
-    results, shard_head = _run_shard(sets, steps, since, options, progress, shard)
+    profiles = (profile, all_profiles)
+    results, shard_head = _run_shard(sets, steps, since, options, progress, shard, profiles)
     ok = all(r.ok(strict) for r in results)
     if junit is not None:
         write_atomic(junit, junit_xml(results, strict, root).encode("utf-8"))
@@ -510,14 +534,15 @@ def _run_shard(
     options: CheckOptions,
     progress: Callable[[str, CheckResult | None], None] | None,
     shard: Shard | None,
+    profiles: tuple[tuple[str, ...], bool] = ((), False),
 ) -> tuple[list[CheckResult], dict[str, Any]]:
     """Plan the checks of every set, keep ``shard``'s part (all without one), run them.
 
     Also returns what the JSON report says about the shard ({} without one).
     """
-    from runner.validate import plan_checks, run_planned, shard_split
+    from runner.validate import plan_sets, run_planned, shard_split
 
-    plans = [plan_checks(wset, steps, since, options.python) for wset in sets]
+    plans = plan_sets(sets, steps, since, options.python, *profiles)
     head: dict[str, Any] = {}
     if shard is not None:
         options = replace(options, record_durations=False)
@@ -614,6 +639,7 @@ def sync(
 @set_option
 @var_option
 @click.option("--git-init", is_flag=True, help="git init the folder and commit the project.")
+@profile_option
 @force_option
 @click.pass_context
 @handle_errors
@@ -624,13 +650,20 @@ def export(
     set_name: str | None,
     variables: tuple[str, ...],
     git_init: bool,
+    profile: tuple[str, ...],
     force: bool,
 ) -> None:
-    """Assemble the chosen steps into a standalone project in TARGET."""
+    """Assemble the chosen steps (of one profile, with --profile) into a standalone
+    project in TARGET."""
     from runner.assemble import export as export_job
+    from runner.errors import SelectionError
 
     wset = one_set(ctx, set_name)
-    result = export_job(wset, target, steps, parse_vars(variables), git_init, force)
+    chosen = wset.choose_profiles(profile) if profile else []
+    if len(chosen) > 1:
+        raise SelectionError("export takes one --profile")
+    only = chosen[0] if chosen else None
+    result = export_job(wset, target, steps, parse_vars(variables), git_init, force, only)
     click.echo(f"exported {len(result.files)} file(s) to {target}")
     if result.committed:
         click.echo(f"git: initial commit {result.committed[:12]}")

@@ -69,6 +69,12 @@ class CheckSpec:
     timeout: float = 300.0
     expect_exit: int = 0
     expect_output: str | None = None  # regex searched in combined stdout+stderr
+    profiles: tuple[str, ...] = ()  # the profiles whose assembled tree it runs on (reports)
+
+    @property
+    def title(self) -> str:
+        """The name, with the profiles it runs in when it runs in some: ``tests [minimal]``."""
+        return f"{self.name} [{', '.join(self.profiles)}]" if self.profiles else self.name
 
 
 STDOUT = "stdout"  # a derivation whose bytes are the command's standard output

@@ -15,6 +15,7 @@ from runner.errors import DocumentError, PathError, SelectionError
 from runner.model import Step
 from runner.parse import FrontMatterPolicy, decode_text, load_yaml, parse_step, read_text
 from runner.paths import inside_project
+from runner.profiles import Profile, choose, parse_profiles, profile_steps
 from runner.stepcache import (
     MAX_CACHE_BYTES,
     decode_step,
@@ -53,6 +54,7 @@ class WorkflowSet:
     step_files: list[StepFile]
     vars: dict[str, Any] = field(default_factory=dict)
     front_matter: FrontMatterPolicy = field(default_factory=FrontMatterPolicy)
+    profiles: dict[str, Profile] = field(default_factory=dict)  # declared in wf.yaml
     _parsed: dict[str, Step] = field(default_factory=dict, repr=False)
 
     @property
@@ -75,6 +77,23 @@ class WorkflowSet:
             self._parsed[step_file.number] = _parse_cached(self.root, step_file, self.front_matter)
         return self._parsed[step_file.number]
 
+    def choose_profiles(self, wanted: tuple[str, ...] = (), every: bool = False) -> list[Profile]:
+        """``--profile a,b`` or ``--all-profiles``: the profiles, each checked against the
+        steps (only optional ones left out, none a kept step requires)."""
+        chosen = choose(self.profiles, self.name, wanted, every)
+        for profile in chosen:
+            self.profile_steps(profile)
+        return chosen
+
+    def profile_steps(self, profile: Profile) -> list[StepFile]:
+        """The steps ``profile`` assembles, in order."""
+        return profile_steps(profile, self.step_files, self.step)
+
+    def check_profiles(self) -> None:
+        """Every declared profile is valid (build and verify refuse a broken wf.yaml)."""
+        for profile in self.profiles.values():
+            self.profile_steps(profile)
+
 
 def load_sets(root: Path, names: tuple[str, ...] | list[str] = ()) -> list[WorkflowSet]:
     """The named sets (default: all) of the project at ``root``."""
@@ -92,7 +111,9 @@ def load_set(root: Path, name: str) -> WorkflowSet:
     config = folder / SET_CONFIG
     data = _set_config(config)
     policy = _front_matter_policy(data.get("front_matter"), config)
-    return WorkflowSet(root, name, find_steps(folder), _set_vars(data, config), policy)
+    text = read_text(config) if "profiles" in data else ""
+    profiles = parse_profiles(data.get("profiles"), config, text)
+    return WorkflowSet(root, name, find_steps(folder), _set_vars(data, config), policy, profiles)
 
 
 def only_set(root: Path, name: str | None) -> WorkflowSet:
@@ -106,7 +127,7 @@ def only_set(root: Path, name: str | None) -> WorkflowSet:
     return load_set(root, available[0])
 
 
-SET_CONFIG_KEYS = ("vars", "front_matter")
+SET_CONFIG_KEYS = ("vars", "front_matter", "profiles")
 
 
 def _set_config(config: Path) -> dict[str, Any]:
@@ -115,7 +136,7 @@ def _set_config(config: Path) -> dict[str, Any]:
         return {}
     data = load_yaml(read_text(config), config, 1, "the set config")[1] or {}
     if not isinstance(data, dict) or set(data) - set(SET_CONFIG_KEYS):
-        message = "the set config holds 'vars' (a mapping) and 'front_matter'"
+        message = "the set config holds 'vars' (a mapping), 'front_matter' and 'profiles'"
         raise DocumentError(message, config, 1)
     return data
 

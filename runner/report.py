@@ -207,7 +207,7 @@ def check_line(result: CheckResult, root: Path) -> str:
     cached = ", cached" if result.cached else ""
     where = result.spec.source.label(root)
     return (
-        f"  {style(label, fg=colour, bold=True)}  {result.spec.step} {printable(result.spec.name)}"
+        f"  {style(label, fg=colour, bold=True)}  {result.spec.step} {printable(result.spec.title)}"
         f"  ({result.duration:.1f}s{cached})  {where}"
     )
 
@@ -217,7 +217,7 @@ def check_failures(results: list[CheckResult], root: Path) -> Iterable[str]:
     for result in results:
         if result.status == "passed":
             continue
-        yield f"{result.spec.source.label(root)}: {printable(result.spec.name)}: {result.status}"
+        yield f"{result.spec.source.label(root)}: {printable(result.spec.title)}: {result.status}"
         if result.reason:
             yield f"    {result.reason}"
         if result.status != "skipped" and result.output.strip():
@@ -271,7 +271,7 @@ def shards_text(split: Split, specs: dict[str, CheckSpec], root: Path) -> Iterab
         for check in members:
             spec = specs[check]
             seconds = f"  {split.weights[check]:.1f}s" if split.measured else ""
-            yield f"  [{spec.step}] {spec.name}  {spec.source.label(root)}{seconds}"
+            yield f"  [{spec.step}] {spec.title}  {spec.source.label(root)}{seconds}"
 
 
 def shard_line(about: dict[str, Any]) -> str:

@@ -4,13 +4,14 @@ the check engine, and locate every failure on its Markdown line."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING, Any, TypeVar
 
-from runner.build import derived_plan
+from runner.build import derived_plan, plan_set
 from runner.derive import CURRENT
 from runner.model import CheckSpec
 from runner.plan import Plan
+from runner.profiles import Profile
 from runner.project import WorkflowSet
 
 if TYPE_CHECKING:
@@ -19,6 +20,7 @@ if TYPE_CHECKING:
     from runner.syntax import SyntaxProblem
 
 Progress = Callable[[str, "CheckResult | None"], None]
+_Item = TypeVar("_Item", "CheckJob", "CheckResult")
 
 
 @dataclass
@@ -72,19 +74,92 @@ def plan_checks(
     selectors: tuple[str, ...],
     since: str | None = None,
     python: str | None = None,
+    profile: Profile | None = None,
 ) -> CheckPlan:
     """The declared and built-in checks of the selected steps.
 
-    Each step's checks run in the project assembled from every step up to it. With
-    ``since``, only steps whose documents changed since that git ref and the steps
-    after them (their checks run on projects that contain the changed files) run.
+    Each step's checks run in the project assembled from every step up to it (of the
+    ``profile``'s steps, when given: its results name it). With ``since``, only steps
+    whose documents changed since that git ref and the steps after them (their checks
+    run on projects that contain the changed files) run.
     """
-    plan = derived_plan(wset, CURRENT, python).plan
+    chosen = wset.profile_steps(profile) if profile is not None else None
+    plan = derived_plan(wset, CURRENT, python, plan=plan_set(wset, chosen)).plan
     numbers = {s.number for s in wset.select(selectors)}
+    numbers &= {sp.step.number for sp in plan.steps}
     if since is not None:
         numbers &= affected_steps(wset, plan, since)
     jobs, failed = _check_jobs(plan, numbers)
+    if profile is not None:
+        jobs = [replace(job, spec=_in_profiles(job.spec, (profile.name,))) for job in jobs]
+        failed = [replace(r, spec=_in_profiles(r.spec, (profile.name,))) for r in failed]
     return CheckPlan(wset, plan, jobs, failed)
+
+
+def plan_sets(
+    sets: list[WorkflowSet],
+    selectors: tuple[str, ...],
+    since: str | None = None,
+    python: str | None = None,
+    profiles: tuple[str, ...] = (),
+    every: bool = False,
+) -> list[CheckPlan]:
+    """The checks of every set: of the profiles named (``--profile``, ``--all-profiles``)
+    or, without, of all its steps."""
+    plans: list[CheckPlan] = []
+    for wset in sets:
+        if profiles or every:
+            chosen = wset.choose_profiles(profiles, every)
+            plans += plan_profiles(wset, selectors, chosen, since, python)
+        else:
+            plans.append(plan_checks(wset, selectors, since, python))
+    return plans
+
+
+def plan_profiles(
+    wset: WorkflowSet,
+    selectors: tuple[str, ...],
+    profiles: list[Profile],
+    since: str | None = None,
+    python: str | None = None,
+) -> list[CheckPlan]:
+    """The checks of each profile; a check whose assembled tree is the same in several
+    profiles is planned once, and its result names all of them."""
+    from runner.checks._cache import tree_digest
+
+    plans = [plan_checks(wset, selectors, since, python, profile) for profile in profiles]
+    jobs: dict[object, tuple[list[CheckJob], int]] = {}
+    found: dict[object, tuple[list[CheckResult], int]] = {}
+    for plan in plans:
+        plan.jobs = _once(plan.jobs, jobs, lambda j: (_bare_id(j.spec), tree_digest(j.files)))
+        plan.failed = _once(plan.failed, found, lambda r: (r.spec.name, r.spec.source, r.reason))
+    return plans
+
+
+def _once(items: list[_Item], seen: dict[object, tuple[list[_Item], int]], key: Any) -> list[_Item]:
+    """``items`` without those already in ``seen`` (by ``key``); the first one of each
+    key then names the profiles of both."""
+    kept: list[_Item] = []
+    for item in items:
+        identity = key(item)
+        if identity not in seen:
+            seen[identity] = (kept, len(kept))
+            kept.append(item)
+            continue
+        owner, index = seen[identity]
+        names = (*owner[index].spec.profiles, *item.spec.profiles)
+        owner[index] = replace(owner[index], spec=_in_profiles(owner[index].spec, names))
+    return kept
+
+
+def _bare_id(spec: CheckSpec) -> str:
+    from runner.checks import check_id
+
+    return check_id(_in_profiles(spec, ()))
+
+
+def _in_profiles(spec: CheckSpec, names: tuple[str, ...]) -> CheckSpec:
+    return replace(spec, profiles=names)
 
 
 def shard_split(plans: list[CheckPlan], options: CheckOptions, count: int) -> Split:
@@ -162,15 +237,16 @@ def _locate_python_syntax(results: list[CheckResult], plan: Plan) -> list[CheckR
         if not problems:
             located.append(result)
         for problem in problems:
-            spec = _syntax_spec(result.spec.step, problem)
+            spec = _syntax_spec(result.spec.step, problem, result.spec.profiles)
             located.append(CheckResult(spec, "failed", result.duration, "", problem.message))
     return located
 
 
-def _syntax_spec(number: str, problem: SyntaxProblem) -> CheckSpec:
+def _syntax_spec(number: str, problem: SyntaxProblem, profiles: tuple[str, ...] = ()) -> CheckSpec:
     return CheckSpec(
         name=f"built-in: syntax of {problem.file.path}",
         command="",
         step=number,
         source=problem.source(),
+        profiles=profiles,
     )

@@ -36,8 +36,10 @@ def tree_digest(files: Mapping[str, bytes]) -> str:
 
 
 def check_id(spec: CheckSpec) -> str:
-    """A check's name across runs and machines: ``<set>/<document>::<name>``."""
-    return f"{spec.source.file.parent.name}/{spec.source.file.name}::{spec.name}"
+    """A check's name across runs and machines: ``<set>/<document>::<name>``, and
+    ``@profile,...`` when it runs on the tree of some profiles."""
+    name = f"{spec.source.file.parent.name}/{spec.source.file.name}::{spec.name}"
+    return f"{name}@{','.join(spec.profiles)}" if spec.profiles else name
 
 
 def result_key(spec: CheckSpec, tree: str, venv_key: str | None) -> str:

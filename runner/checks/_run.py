@@ -145,7 +145,7 @@ class _Reporter:
 
 
 def _label(spec: CheckSpec) -> str:
-    return f"[{spec.step}] {spec.name}"
+    return f"[{spec.step}] {spec.title}"
 
 
 class _Planner:

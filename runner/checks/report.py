@@ -102,7 +102,7 @@ def _case(result: CheckResult, strict: bool, root: Path | None) -> ET.Element:
     spec = result.spec
     case = ET.Element(
         "testcase",
-        name=spec.name,
+        name=spec.title,
         classname=spec.step,
         file=_file(result, root),
         line=str(spec.source.line),
@@ -152,7 +152,7 @@ def github_annotations(
             for key, value in (
                 ("file", _file(result, root)),
                 ("line", str(spec.source.line)),
-                ("title", f"check {spec.name} (step {spec.step}) {result.status}"),
+                ("title", f"check {spec.title} (step {spec.step}) {result.status}"),
             )
         )
         body = _message(result, strict)
@@ -171,6 +171,7 @@ def results_json(
         {
             "name": r.spec.name,
             "step": r.spec.step,
+            "profiles": list(r.spec.profiles),
             "file": _file(r, root),
             "line": r.spec.source.line,
             "needs": list(r.spec.needs),
