@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from .helpers import FENCE, block, line_of, md, snapshot, wf, write_project
+from .helpers import block, line_of, md, snapshot, wf, write_project
 from .test_parse import parse, parse_error
 
 # --- MkDocs Material content tabs (pymdownx.tabbed) ------------------------------------
@@ -396,30 +396,9 @@ def test_examples_and_readable_fences_near_html_are_fine(tmp_path, text):
 
 
 def test_quarto_id_names_a_block_as_entangled_basic_style_does(tmp_path):
-    text = md(
-        f"""
-        # Basic style
+    from .test_noweb import BASIC, BASIC_EXPECTED
 
-        {FENCE}python
-        #| id: deck
-        #| file: src/deck.py
-        import random
-        <<helpers>>
-        {FENCE}
-
-        {FENCE}python
-        #| id: deck
-        DECK = 52
-        {FENCE}
-
-        {FENCE}python
-        #| id: helpers
-        #| echo: false
-        def shuffle(): ...
-        {FENCE}
-        """
-    )
-    root = write_project(tmp_path, {"01_b.md": text})
+    root = write_project(tmp_path, {"01_b.md": BASIC})
     assert wf(root, "build").exit_code == 0
-    out = root / "sdlc" / "demo" / "01-b" / "src" / "deck.py"
-    assert out.read_text() == "import random\ndef shuffle(): ...\nDECK = 52\n"
+    out = root / "sdlc" / "demo" / "01-b"
+    assert {path: (out / path).read_text() for path in BASIC_EXPECTED} == BASIC_EXPECTED
