@@ -83,4 +83,4 @@ if [[ $migrate == 1 && -f alembic.ini ]]; then
     fi
 fi
 
-echo "done. Next: source .venv/bin/activate && make run"
+echo "done. Next: make run"
