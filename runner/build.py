@@ -11,6 +11,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from runner import index
 from runner.derive import CURRENT, RECHECK, RECORDED, Derivations, DeriveOptions, Recorded, derive
 from runner.discover import StepFile
 from runner.drift import (
@@ -84,8 +85,10 @@ def state(
     """Plan every step of the set and compare the result with ``sdlc/<set>/``.
 
     With ``force`` a damaged manifest counts as empty, so a build can replace it.
-    ``policy`` says when derived outputs are rerun (``runner.derive``).
+    ``policy`` says when derived outputs are rerun (``runner.derive``). When nothing
+    differs, the stat index remembers it (``differences`` then skips all this).
     """
+    snapshot = index.snapshot(wset)  # before anything is read: see runner/index.py
     plan = plan_set(wset)
     wset.check_profiles()
     owned = read_manifest(wset.out_dir, damaged_is_empty=force)
@@ -100,7 +103,26 @@ def state(
         owners = (finding.source.label(wset.root),)
         disk = planned_file.content  # what sdlc/ holds; the report has no new bytes to show
         differences.append(Difference(finding.kind, finding.key, planned_file, disk, owners))
+    if snapshot is not None and not differences and _indexable(plan, wset):
+        index.record(snapshot, plan.warnings)
     return SetState(wset, plan, differences, owned, planned)
+
+
+def _indexable(plan: Plan, wset: WorkflowSet) -> bool:
+    """A consistent set the stat index may vouch for: one a build would not touch (no
+    empty folder) and whose outputs depend on nothing but its files (no derivation: a
+    command's result may depend on the interpreter and tools it finds)."""
+    derives = any(step.derivations for step in plan.steps)
+    return not derives and not empty_folders(wset.out_dir)
+
+
+def differences(wset: WorkflowSet) -> list[Difference]:
+    """How ``sdlc/<set>/`` differs from the documents; none, without parsing a document
+    or reading an output, when the stat index shows nothing changed since the last
+    comparison that found none."""
+    if index.recall(wset) is not None:
+        return []
+    return state(wset).differences
 
 
 @dataclass
@@ -158,6 +180,8 @@ def _prepare(
     keep: frozenset[str] = frozenset(),
 ) -> BuildResult:
     inside_project(wset.root, manifest_path(wset.out_dir))  # sdlc/, sdlc/<set>/ not links out
+    if index.recall(wset) is not None:  # nothing differs, no folder is empty: nothing to do
+        return BuildResult(wset)
     current = state(wset, force, CURRENT, python)
     # Building everything also cleans folders of steps that were deleted or renamed.
     chosen_steps = wset.select(selectors)
@@ -262,9 +286,16 @@ def verify(
     one is rerun and its bytes compared.
     """
     policy = RECHECK if rederive else RECORDED
-    states = [state(wset, policy=policy, python=python) for wset in sets]
-    differences = {s.wset.name: s.differences for s in states}
-    warnings = [warning for s in states for warning in s.plan.warnings]
+    differences: dict[str, list[Difference]] = {}
+    warnings: list[tuple[Source, str]] = []
+    for wset in sets:
+        remembered = None if rederive else index.recall(wset)  # None: compare in full
+        if remembered is None:
+            current = state(wset, policy=policy, python=python)
+            differences[wset.name], remembered = current.differences, current.plan.warnings
+        else:
+            differences[wset.name] = []
+        warnings += remembered
     uncommitted: dict[str, list[tuple[str, str]]] = {}
     if committed:
         from runner.gitops import uncommitted as git_uncommitted

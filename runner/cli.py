@@ -216,7 +216,7 @@ def list_command(ctx: click.Context, set_name: str | None) -> None:
     from runner import build, report
 
     for wset in chosen_sets(ctx, set_name):
-        stale = {d.key.split("/", 1)[0] for d in build.state(wset).differences}
+        stale = {d.key.split("/", 1)[0] for d in build.differences(wset)}
         heading = f"{wset.name} (workflows/{wset.name}/ -> sdlc/{wset.name}/)"
         click.echo(report.style(heading, bold=True))
         for step in wset.steps():

@@ -1,0 +1,173 @@
+"""A stat index of a set found consistent, so a no-op run need not parse or read.
+
+After a full comparison finds no difference between a set's documents and
+``sdlc/<set>/``, the index (``.wf/index/<set>.json``) records the lstat of every file and
+folder below ``workflows/<set>/`` and ``sdlc/<set>/`` (kind, inode, size, mtime, ctime)
+and a fingerprint of the code that plans (the runner, Python, the parsing libraries).
+A later run whose stats are all unchanged knows the set is still consistent. Like git's
+index it trusts stats only where they can prove something:
+
+- any difference - a file edited (ctime changes even when mtime is put back), replaced
+  (a new inode), added or removed (its folder's mtime changes), a manifest edited - and
+  the full comparison runs, which finds and explains the change;
+- the index is written only when every recorded time lies before the moment the
+  comparison began, less ``RACY_NS``: a change within the same clock tick as the
+  recorded stat could keep every field the same (git's "racily clean" files);
+- the stats are taken *before* the comparison reads anything, so a change made while
+  it runs leaves stats that no longer match;
+- the index is sealed with this user's key like the parse cache (``runner.stepcache``):
+  one this machine did not write is ignored.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import importlib.util
+import json
+import os
+import sys
+from functools import cache
+from pathlib import Path
+
+from runner import __version__
+from runner.errors import PathError
+from runner.model import Source
+from runner.paths import inside_project
+from runner.project import WorkflowSet, cache_dir
+from runner.stepcache import machine_key, read_regular, seal, unseal
+from runner.transaction import write_atomic
+
+FORMAT = "wf-index-1"
+RACY_NS = 1_000_000_000  # files changed less than this before a comparison are not trusted
+LIBRARIES = ("markdown_it", "mdit_py_plugins", "yaml", "jinja2")
+MAX_INDEX_BYTES = 256 * 1024 * 1024
+
+Stats = dict[str, list[int]]
+
+
+def index_file(wset: WorkflowSet) -> Path:
+    return wset.root / ".wf" / "index" / f"{wset.name}.json"
+
+
+class Snapshot:
+    """The stats of a set's trees, taken before a full comparison reads them."""
+
+    def __init__(self, wset: WorkflowSet, clock: int) -> None:
+        self.wset = wset
+        self.clock = clock  # the file system's time when the snapshot began
+        self.fingerprint = fingerprint(wset)
+        self.stats = tree_stats(wset)
+
+    def settled(self) -> bool:
+        """Every recorded time lies far enough before the snapshot to be trusted."""
+        limit = self.clock - RACY_NS
+        return all(max(stat[-2:], default=0) < limit for stat in self.stats.values())
+
+
+def snapshot(wset: WorkflowSet) -> Snapshot | None:
+    """Stamp the clock, then stat both trees; None when no index can be kept."""
+    try:
+        stamp = inside_project(wset.root, index_file(wset).with_suffix(".stamp"))
+        cache_dir(wset.root)
+        stamp.parent.mkdir(exist_ok=True)
+        stamp.write_bytes(b"")
+        clock = stamp.stat().st_mtime_ns
+    except (OSError, PathError):  # read-only, or .wf/ leads out: every run compares in full
+        return None
+    return Snapshot(wset, clock)
+
+
+def record(snap: Snapshot, warnings: list[tuple[Source, str]]) -> None:
+    """Keep the snapshot of a set just found consistent (when its stats can be trusted),
+    with the warnings its plan gave, which a run answered from the index repeats."""
+    secret = machine_key()
+    data = {
+        "format": FORMAT,
+        "fingerprint": snap.fingerprint,
+        "warnings": [[str(source.file), source.line, message] for source, message in warnings],
+        "stats": snap.stats,
+    }
+    with contextlib.suppress(OSError, PathError):
+        path = inside_project(snap.wset.root, index_file(snap.wset))
+        if secret is not None and snap.settled():
+            write_atomic(path, seal(json.dumps(data, separators=(",", ":")).encode(), secret))
+        else:
+            path.unlink(missing_ok=True)
+
+
+def recall(wset: WorkflowSet) -> list[tuple[Source, str]] | None:
+    """The plan's warnings when the index proves the set still consistent; None means:
+    compare in full."""
+    data = _load(wset)
+    if not isinstance(data, dict) or data.get("format") != FORMAT:
+        return None
+    if data.get("fingerprint") != fingerprint(wset) or data.get("stats") != tree_stats(wset):
+        return None
+    try:
+        return [(Source(Path(file), int(line)), str(text)) for file, line, text in data["warnings"]]
+    except (KeyError, TypeError, ValueError):
+        return None
+
+
+def _load(wset: WorkflowSet) -> object:
+    """The index's data; None when absent, damaged, too big or not sealed by this user."""
+    secret = machine_key()
+    try:
+        raw = read_regular(inside_project(wset.root, index_file(wset)), MAX_INDEX_BYTES)
+        payload = unseal(raw, secret) if raw is not None and secret is not None else None
+        return json.loads(payload) if payload is not None else None
+    except (OSError, PathError, ValueError, RecursionError):  # our own cache: simply a miss
+        return None
+
+
+def tree_stats(wset: WorkflowSet) -> Stats:
+    """lstat of every file and folder below the set's documents and outputs."""
+    stats: Stats = {}
+    for base in (wset.folder, wset.out_dir):
+        rel = base.relative_to(wset.root).as_posix()
+        try:
+            stats[rel + "/"] = _stat(os.lstat(base))
+        except FileNotFoundError:
+            stats[rel + "/"] = []
+            continue
+        _walk(base, rel, stats)
+    return stats
+
+
+def _walk(folder: Path | str, rel: str, stats: Stats) -> None:
+    with os.scandir(folder) as entries:
+        for entry in entries:
+            key = f"{rel}/{entry.name}"
+            if entry.is_dir(follow_symlinks=False):
+                stats[key + "/"] = _stat(entry.stat(follow_symlinks=False))
+                _walk(entry.path, key, stats)
+            else:
+                stats[key] = _stat(entry.stat(follow_symlinks=False))
+
+
+def _stat(st: os.stat_result) -> list[int]:
+    # The two times last: Snapshot.settled reads them from there.
+    return [st.st_mode, st.st_ino, st.st_dev, st.st_size, st.st_mtime_ns, st.st_ctime_ns]
+
+
+def fingerprint(wset: WorkflowSet) -> str:
+    """What else the plan depends on: where the project is, and the code that plans."""
+    digest = hashlib.sha256(f"{wset.root.resolve()}\0{wset.name}\0".encode())
+    digest.update(_code_fingerprint().encode())
+    return digest.hexdigest()
+
+
+@cache
+def _code_fingerprint() -> str:
+    """The runner's sources, Python's version and the parsing libraries' files."""
+    digest = hashlib.sha256(f"{FORMAT}\0{__version__}\0{sys.version}\0".encode())
+    package = Path(__file__).parent
+    for path in sorted(package.rglob("*.py")):
+        digest.update(path.relative_to(package).as_posix().encode() + b"\0" + path.read_bytes())
+    for name in LIBRARIES:
+        spec = importlib.util.find_spec(name)  # finds the package without importing it
+        origin = spec.origin if spec is not None and spec.origin else ""
+        st = Path(origin).stat() if origin else None
+        digest.update(f"{name}\0{origin}\0{st and (st.st_size, st.st_mtime_ns)}\0".encode())
+    return digest.hexdigest()
