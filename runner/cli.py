@@ -1,8 +1,8 @@
 """The ``wf`` command line: parse options, call one job, report, exit.
 
-Exit codes: 0 success; 1 drift, failed check or refused overwrite; 2 bad input or usage.
-Heavy modules (markdown-it, jinja2, git) are imported inside commands, so ``wf --help``
-stays fast.
+Exit codes: 0 success; 1 drift or a refused overwrite; 2 bad input or usage; 3 a failed
+(or, under --strict, skipped) check. Heavy modules (markdown-it, jinja2, git) are
+imported inside commands, so ``wf --help`` stays fast.
 """
 
 from __future__ import annotations
@@ -27,10 +27,12 @@ if TYPE_CHECKING:
     from runner.model import Source
     from runner.project import WorkflowSet
 
-EXIT_OK, EXIT_FAIL, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+EXIT_OK, EXIT_FAIL, EXIT_USAGE, EXIT_CHECKS, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
 
 EPILOG = """\b
-Exit codes: 0 ok; 1 drift, failed check or refused overwrite; 2 bad input or usage.
+Exit codes: 0 ok; 1 drift or a refused overwrite (regenerate: wf build);
+2 bad input or usage (the message names file.md:line); 3 a check failed, or was
+skipped under --strict (a failed check wins over drift).
 Steps are selected by number (4, 04), id (auth-security), range (01-04) or lists (1,3).
 """
 
@@ -335,8 +337,7 @@ def run(
     for result in build_job.build([wset], (step,), force, python=check_args["python"]):
         _report_build(result, dry_run=False)
     if not no_checks:
-        ok = _checks([wset], (step,), "text", None, **check_args)
-        sys.exit(EXIT_OK if ok else EXIT_FAIL)
+        sys.exit(_checks([wset], (step,), "text", None, **check_args))
 
 
 @main.command()
@@ -373,8 +374,7 @@ def check(
         profiles = (check_args["profile"], check_args["all_profiles"])
         _list_shards(sets, steps, since, fmt, list_shards, profiles)
         return
-    ok = _checks(sets, steps, fmt, since, **check_args)
-    sys.exit(EXIT_OK if ok else EXIT_FAIL)
+    sys.exit(_checks(sets, steps, fmt, since, **check_args))
 
 
 def _list_shards(
@@ -446,14 +446,14 @@ def verify(
         click.echo(report.verification_text(result, diff))
     elif fmt == "github":
         click.echo(report.verification_github(result), nl=False)
-    ok = result.ok
+    code = EXIT_OK if result.ok else EXIT_FAIL
     if shard is not None and not with_checks:
         raise click.UsageError("--shard splits the checks: use it with --checks")
     if with_checks:
-        ok = _checks(sets, (), fmt, since, json_head=found, shard=shard, **check_args) and ok
+        code = _checks(sets, (), fmt, since, json_head=found, shard=shard, **check_args)
     elif fmt == "json":
-        click.echo(report.dumps({"ok": ok, **found}))
-    sys.exit(EXIT_OK if ok else EXIT_FAIL)
+        click.echo(report.dumps({"ok": result.ok, "exit_code": code, **found}))
+    sys.exit(code)
 
 
 def _warn(warnings: list[tuple[Source, str]], root: Path, fmt: str) -> None:
@@ -485,8 +485,9 @@ def _checks(
     all_profiles: bool = False,
     json_head: dict[str, Any] | None = None,
     shard: Shard | None = None,
-) -> bool:
-    """Run checks for the sets and report them in ``fmt``; True when all are ok."""
+) -> int:
+    """Run checks for the sets and report them in ``fmt``; the exit code: EXIT_CHECKS
+    when one failed, else EXIT_FAIL when ``json_head`` holds drift, else EXIT_OK."""
     from runner import report
     from runner.checks import CheckOptions, github_annotations, junit_xml, results_json
     from runner.project import cache_dir
@@ -507,11 +508,13 @@ def _checks(
     profiles = (profile, all_profiles)
     results, shard_head = _run_shard(sets, steps, since, options, progress, shard, profiles)
     ok = all(r.ok(strict) for r in results)
+    drift = any((json_head or {}).values())
+    code = EXIT_CHECKS if not ok else EXIT_FAIL if drift else EXIT_OK
     if junit is not None:
         write_atomic(junit, junit_xml(results, strict, root).encode("utf-8"))
     if fmt == "json":
         head = json_head or {}
-        payload = {"ok": ok and not any(head.values()), **head, **shard_head}
+        payload = {"ok": code == EXIT_OK, "exit_code": code, **head, **shard_head}
         payload["checks"] = results_json(results, strict, root)
         click.echo(report.dumps(payload))
     elif fmt == "github":
@@ -524,7 +527,7 @@ def _checks(
         if shard_head:
             click.echo(report.shard_line(shard_head["shard"]))
         click.echo(report.check_summary(results, strict))
-    return ok
+    return code
 
 
 def _run_shard(

@@ -93,7 +93,7 @@ def test_since_catches_a_later_check_reading_a_changed_file(tmp_path):
     init_repo(root)
     edit(root, "01_lib.md", "v1\n", "v2\n")
     code, report = run_json(root, "check", "--since", "HEAD")
-    assert code == 1
+    assert code == 3
     failed = {c["name"] for c in report["checks"] if c["status"] == "failed"}
     assert failed == {"uses lib"}
 

@@ -79,7 +79,7 @@ def test_background_processes_of_a_check_do_not_outlive_it(tmp_path, tail, statu
     bg_pid = int(pidfile.read_text())
     try:
         assert [c["status"] for c in report["checks"]] == [status]
-        assert code == (0 if status == "passed" else 1)
+        assert code == (0 if status == "passed" else 3)
         assert wait_until(lambda: pid_gone(bg_pid), 5), "a background process outlived its check"
     finally:
         if not pid_gone(bg_pid):

@@ -49,7 +49,7 @@ def by_profiles(payload):
 def test_every_profile_runs_its_checks_on_its_own_steps(tmp_path):
     root, _ = fixture(tmp_path)
     code, payload = run_json(root, "check", "--all-profiles")
-    assert code == 1
+    assert code == 3
     assert by_profiles(payload) == {
         ("base-ok", ("full", "minimal")): "passed",  # same tree in both: run once
         ("cache-ok", ("full",)): "passed",  # 02 is not in minimal
@@ -73,7 +73,7 @@ def test_one_profile_and_the_reports_name_it(tmp_path):
     root, docs = fixture(tmp_path)
     junit = tmp_path / "junit.xml"
     result = wf(root, "check", "--profile", "minimal", "--junit", str(junit))
-    assert result.exit_code == 1
+    assert result.exit_code == 3
     line = line_of(docs["03_api.md"], "bash check")
     assert f"workflows/demo/03_api.md:{line}: api-uses-cache [minimal]: failed" in result.stdout
     assert "cache-ok" not in result.stdout
@@ -86,7 +86,7 @@ def test_one_profile_and_the_reports_name_it(tmp_path):
 def test_profiles_as_a_comma_list(tmp_path):
     root, _ = fixture(tmp_path)
     code, payload = run_json(root, "check", "--profile", "minimal,full")
-    assert code == 1
+    assert code == 3
     assert ("cache-ok", ("full",)) in by_profiles(payload)
 
 
@@ -104,7 +104,7 @@ def test_verify_checks_all_profiles_and_sdlc_stays_the_full_build(tmp_path):
     assert wf(root, "build").exit_code == 0
     assert (root / "sdlc" / "demo" / "02-cache" / "cache.txt").is_file()
     code, payload = run_json(root, "verify", "--checks", "--all-profiles")
-    assert code == 1
+    assert code == 3
     assert payload["drift"] == []
     assert by_profiles(payload)[("api-uses-cache", ("minimal",))] == "failed"
     # the step fixed not to rely on the optional step: every profile passes
@@ -118,7 +118,7 @@ def test_verify_checks_all_profiles_and_sdlc_stays_the_full_build(tmp_path):
 def test_run_checks_one_step_in_a_profile(tmp_path):
     root, _ = fixture(tmp_path)
     result = wf(root, "run", "03", "--profile", "minimal")
-    assert result.exit_code == 1
+    assert result.exit_code == 3
     assert "api-uses-cache [minimal]" in result.stdout
     assert wf(root, "run", "03", "--profile", "full").exit_code == 0
 
@@ -199,7 +199,7 @@ def test_json_report_names_profiles_for_every_result(tmp_path):
 def test_without_optional_leaves_out_every_optional_step(tmp_path):
     root, _ = fixture(tmp_path, wf_yaml="profiles:\n  full: {}\n  lean: {without: optional}\n")
     code, payload = run_json(root, "check", "--profile", "lean")
-    assert code == 1
+    assert code == 3
     assert by_profiles(payload) == {
         ("base-ok", ("lean",)): "passed",
         ("api-uses-cache", ("lean",)): "failed",

@@ -32,7 +32,7 @@ def mixed(tmp_path, monkeypatch):
 def test_json_report(mixed):
     root, doc = mixed
     code, report = run_json(root, "check")
-    assert code == 1
+    assert code == 3
     assert report["ok"] is False
     rows = {c["name"]: c for c in report["checks"]}
     assert set(rows) == {"passes-one", "passes-two", "fails", "skips"}
@@ -59,7 +59,7 @@ def test_json_report_ok_when_everything_passes(tmp_path):
 def test_github_annotations_land_on_the_markdown_line(mixed):
     root, doc = mixed
     result = wf(root, "check", "--format", "github")
-    assert result.exit_code == 1
+    assert result.exit_code == 3
     line = line_of(doc, "name=fails")
     errors = [x for x in result.stdout.splitlines() if x.startswith("::error ")]
     assert len(errors) == 1, result.stdout
@@ -71,7 +71,7 @@ def test_github_annotations_land_on_the_markdown_line(mixed):
         assert f"line={line_of(doc, f'name={passing}')}," not in result.stdout
 
     strict = wf(root, "check", "--format", "github", "--strict")
-    assert strict.exit_code == 1
+    assert strict.exit_code == 3
     errors = [x for x in strict.stdout.splitlines() if x.startswith("::error ")]
     assert len(errors) == 2
     assert any(
@@ -84,7 +84,7 @@ def test_junit_report(mixed, tmp_path):
     junit = tmp_path / "reports" / "junit.xml"
     junit.parent.mkdir()
     result = wf(root, "check", "--junit", str(junit))
-    assert result.exit_code == 1
+    assert result.exit_code == 3
     tree = ET.parse(junit)
     top = tree.getroot()
     cases = list(top.iter("testcase"))
@@ -104,7 +104,7 @@ def test_junit_report(mixed, tmp_path):
     assert by_name["passes-one"].find("skipped") is None
 
     # Strict: the skip becomes a failure in the report too.
-    assert wf(root, "check", "--strict", "--junit", str(junit)).exit_code == 1
+    assert wf(root, "check", "--strict", "--junit", str(junit)).exit_code == 3
     suites = list(ET.parse(junit).getroot().iter("testsuite"))
     assert sum(int(s.get("failures")) for s in suites) == 2
 
@@ -136,15 +136,15 @@ def test_verify_checks_drift_alone_is_1(tmp_path):
     assert report["ok"] is False
 
 
-def test_verify_checks_failing_check_alone_is_1(tmp_path):
+def test_verify_checks_failing_check_alone_is_3(tmp_path):
     root = verify_project(tmp_path, check="grep -qx not-ok a.txt")
     assert wf(root, "build").exit_code == 0
     assert wf(root, "verify").exit_code == 0  # no drift
     result = wf(root, "verify", "--checks")
-    assert result.exit_code == 1
+    assert result.exit_code == 3
     assert "v-check" in result.stdout
     code, report = run_json(root, "verify", "--checks")
-    assert code == 1
+    assert code == 3
     assert report["drift"] == []
     assert [c["status"] for c in report["checks"]] == ["failed"]
     assert report["ok"] is False
@@ -165,3 +165,26 @@ def test_verify_checks_json_has_drift_and_checks(tmp_path):
     assert [d["path"] for d in report["drift"]] == ["sdlc/demo/01-v/a.txt"]
     assert report["checks"][0]["status"] == "passed"
     json.dumps(report)  # plain data
+
+
+def test_exit_codes_tell_drift_from_a_failed_check(tmp_path):
+    root = verify_project(tmp_path, check="grep -qx not-ok a.txt")
+    code, report = run_json(root, "verify")  # never built: drift only
+    assert (code, report["exit_code"]) == (1, 1)
+    code, report = run_json(root, "verify", "--checks")  # drift and a failed check
+    assert (code, report["exit_code"]) == (3, 3)  # stop: regenerating would not help
+    assert report["drift"] and report["checks"][0]["status"] == "failed"
+    assert wf(root, "build").exit_code == 0
+    code, report = run_json(root, "check")
+    assert (code, report["exit_code"]) == (3, 3)
+    fixed = verify_project(tmp_path / "ok")
+    assert wf(fixed, "build").exit_code == 0
+    code, report = run_json(fixed, "verify", "--checks")
+    assert (code, report["exit_code"]) == (0, 0)
+
+
+def test_help_documents_the_exit_codes():
+    text = wf(None, "--help").stdout
+    assert "1 drift or a refused overwrite" in text
+    assert "2 bad input" in text
+    assert "3 a check failed" in text

@@ -53,10 +53,10 @@ def test_run_regenerates_the_step_then_runs_only_its_checks(tmp_path):
     assert (out / "02-more" / "more.txt").read_text() == "more v2\n"
 
 
-def test_run_with_a_failing_check_exits_1_naming_the_check(tmp_path):
+def test_run_with_a_failing_check_exits_3_naming_the_check(tmp_path):
     root, docs = two_steps(tmp_path, second_check="echo boom-output-xyz\nexit 3")
     result = wf(root, "run", "02")
-    assert result.exit_code == 1
+    assert result.exit_code == 3
     line = line_of(docs["02_more.md"], "bash check")
     assert f"workflows/demo/02_more.md:{line}" in result.stdout
     assert "exit code 3" in result.stdout
@@ -75,7 +75,7 @@ def test_run_no_checks_only_regenerates(tmp_path):
     assert not marker.exists()
     assert "checks:" not in result.stdout
     # Without --no-checks the same check runs and fails.
-    assert wf(root, "run", "02").exit_code == 1
+    assert wf(root, "run", "02").exit_code == 3
     assert marker.exists()
 
 
@@ -95,7 +95,7 @@ def test_check_block_options_expect_output_and_expect_exit(tmp_path):
     )
     root = write_project(tmp_path, {"01_options.md": doc})
     code, report = run_json(root, "check")
-    assert code == 1
+    assert code == 3
     assert statuses(report) == {
         "out-match": "passed",
         "out-mismatch": "failed",
@@ -124,11 +124,11 @@ def test_timeout_really_fires(tmp_path):
     start = time.monotonic()
     code, report = run_json(root, "check")
     elapsed = time.monotonic() - start
-    assert code == 1
+    assert code == 3
     assert statuses(report) == {"slow-block": "timeout", "slow-front": "timeout"}
     assert elapsed < 15, f"took {elapsed:.1f}s: the 1 s timeouts did not fire"
     text = wf(root, "check")
-    assert text.exit_code == 1
+    assert text.exit_code == 3
     assert f"workflows/demo/01_slow.md:{line_of(doc, 'name=slow-block')}" in text.stdout
     assert "timeout" in text.stdout
 
@@ -147,7 +147,7 @@ def test_front_matter_checks_have_their_own_line(tmp_path):
     )
     root = write_project(tmp_path, {"01_front.md": doc})
     code, report = run_json(root, "check")
-    assert code == 1
+    assert code == 3
     found = {c["name"]: (c["status"], c["line"], c["file"]) for c in report["checks"]}
     assert found["fm-pass"][:2] == ("passed", line_of(doc, "name: fm-pass"))
     assert found["fm-fail"][:2] == ("failed", line_of(doc, "name: fm-fail"))
@@ -201,7 +201,7 @@ def test_a_check_that_would_see_a_later_file_fails(tmp_path):
     }
     root = write_project(tmp_path, docs)
     code, report = run_json(root, "check")
-    assert code == 1
+    assert code == 3
     assert statuses(report) == {"sees-later": "failed"}
 
 
@@ -217,14 +217,14 @@ def test_broken_python_is_located_at_the_markdown_line(tmp_path, monkeypatch):
     expected = fence + 2  # the second line of the block's file
 
     code, report = run_json(root, "check")
-    assert code == 1
+    assert code == 3
     failed = [c for c in report["checks"] if c["status"] != "passed"]
     assert len(failed) == 1, failed
     assert failed[0]["line"] == expected
     assert failed[0]["file"].endswith("workflows/demo/01_py.md")
 
     text = wf(root, "check")
-    assert text.exit_code == 1
+    assert text.exit_code == 3
     assert f"workflows/demo/01_py.md:{expected}" in text.stdout
 
     monkeypatch.chdir(root)
@@ -255,7 +255,7 @@ def test_broken_data_files_fail_at_their_block(tmp_path):
     doc = step_doc("Data", *parts)
     root = write_project(tmp_path, {"01_data.md": doc})
     code, report = run_json(root, "check")
-    assert code == 1
+    assert code == 3
     failed = {c["line"] for c in report["checks"] if c["status"] == "failed"}
     assert len(failed) == 3, report["checks"]
     for name, body in blocks.items():
@@ -279,7 +279,7 @@ def test_python_error_below_a_first_line_target_comment(tmp_path):
     doc = step_doc("Py", block("python", "# path: app/first.py\nx = 1\ndef broken(:\n    pass\n"))
     root = write_project(tmp_path, {"01_py.md": doc})
     code, report = run_json(root, "check")
-    assert code == 1
+    assert code == 3
     # The comment is left out of the file, but the line is counted in the document.
     assert failed_lines(report) == [line_of(doc, "def broken(:")]
 
@@ -301,7 +301,7 @@ def test_error_in_an_appended_block_is_located_in_that_block(tmp_path):
     }
     root = write_project(tmp_path, docs)
     code, report = run_json(root, "check", "02")
-    assert code == 1
+    assert code == 3
     doc = docs["02_more.md"]
     python_line = line_of(doc, "e = (")
     yaml_fence = line_of(doc, "path=conf.yaml")
@@ -319,7 +319,7 @@ def test_error_from_a_patch_is_located_at_the_patch_block(tmp_path):
     }
     root = write_project(tmp_path, docs)
     code, report = run_json(root, "check")
-    assert code == 1
+    assert code == 3
     doc = docs["02_patch.md"]
     fence = line_of(doc, "mode=patch")
     closing = fence + diff.count("\n") + 1

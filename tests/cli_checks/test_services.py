@@ -108,7 +108,7 @@ def test_unreachable_postgres_is_skipped_with_a_reason(unreachable_pg):
 def test_skipped_check_fails_under_strict(unreachable_pg):
     root, _, _ = unreachable_pg
     result = wf(root, "check", "--strict")
-    assert result.exit_code == 1
+    assert result.exit_code == 3
     assert "WF_POSTGRES_URL" in result.stdout
 
 
@@ -116,5 +116,5 @@ def test_strict_is_the_default_in_ci(unreachable_pg, monkeypatch):
     root, _, _ = unreachable_pg
     assert wf(root, "check").exit_code == 0  # CI unset: not strict
     monkeypatch.setenv("CI", "true")
-    assert wf(root, "check").exit_code == 1
+    assert wf(root, "check").exit_code == 3
     assert wf(root, "check", "--no-strict").exit_code == 0  # explicit flag wins

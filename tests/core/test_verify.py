@@ -57,7 +57,7 @@ def test_clean_tree_passes(root):
     assert "stale" not in result.output and "missing" not in result.output
     result, data = drift(root)
     assert result.exit_code == 0
-    assert data == {"ok": True, "drift": []}
+    assert data == {"ok": True, "exit_code": 0, "drift": []}
     assert tree(root) == before
 
 
