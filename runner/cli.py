@@ -504,9 +504,8 @@ def _checks(
         use_cache=not no_cache,
         python=python,
     )
-    progress = _progress(root) if fmt == "text" else None
     profiles = (profile, all_profiles)
-    results, shard_head = _run_shard(sets, steps, since, options, progress, shard, profiles)
+    results, shard_head = _run_shard(sets, steps, since, options, fmt == "text", shard, profiles)
     ok = all(r.ok(strict) for r in results)
     drift = any((json_head or {}).values())
     code = EXIT_CHECKS if not ok else EXIT_FAIL if drift else EXIT_OK
@@ -535,14 +534,16 @@ def _run_shard(
     steps: tuple[str, ...],
     since: str | None,
     options: CheckOptions,
-    progress: Callable[[str, CheckResult | None], None] | None,
+    show: bool,
     shard: Shard | None,
     profiles: tuple[tuple[str, ...], bool] = ((), False),
 ) -> tuple[list[CheckResult], dict[str, Any]]:
-    """Plan the checks of every set, keep ``shard``'s part (all without one), run them.
+    """Plan the checks of every set, keep ``shard``'s part (all without one), run them
+    (with ``show``: showing their progress).
 
     Also returns what the JSON report says about the shard ({} without one).
     """
+    from runner.progress import CheckProgress
     from runner.validate import plan_sets, run_planned, shard_split
 
     plans = plan_sets(sets, steps, since, options.python, *profiles)
@@ -559,22 +560,12 @@ def _run_shard(
             "of": total,
             "fingerprint": split.fingerprint,
         }
-    results = [r for located in run_planned(plans, options, progress) for r in located]
+    if not show:
+        return [r for located in run_planned(plans, options) for r in located], head
+    root = sets[0].root if sets else Path.cwd()
+    with CheckProgress(root, sum(len(plan.jobs) for plan in plans), echo=click.echo) as progress:
+        results = [r for located in run_planned(plans, options, progress) for r in located]
     return results, head
-
-
-def _progress(root: Path) -> Callable[[str, CheckResult | None], None]:
-    from runner import report
-
-    tty = sys.stdout.isatty()
-
-    def show(message: str, result: CheckResult | None) -> None:
-        if result is not None:
-            click.echo(report.check_line(result, root))
-        elif tty:
-            click.echo(report.style(f"  ....  {message}", dim=True))
-
-    return show
 
 
 @main.command()
@@ -632,6 +623,66 @@ def sync(
     if not result.synced and not result.refused:
         click.echo("nothing to sync: no output differs from its documents")
     sys.exit(EXIT_FAIL if result.refused else EXIT_OK)
+
+
+@main.command("watch")
+@set_option
+@click.option("--no-checks", is_flag=True, help="Only rebuild; do not run checks.")
+@click.option(
+    "--check",
+    "names",
+    multiple=True,
+    metavar="NAME",
+    help="Run only the checks with this name (a glob; repeatable).",
+)
+@click.option(
+    "--debounce",
+    type=click.IntRange(min=50),
+    default=400,
+    show_default=True,
+    metavar="MS",
+    help="Wait this long for more saves before rebuilding.",
+)
+@check_options
+@click.pass_context
+@handle_errors
+def watch_command(
+    ctx: click.Context,
+    set_name: str | None,
+    no_checks: bool,
+    names: tuple[str, ...],
+    debounce: int,
+    strict: bool | None,
+    jobs: int | None,
+    no_cache: bool,
+    python: str | None,
+    junit: Path | None,
+) -> None:
+    """Rebuild when a document is saved, and rerun the checks of the changed steps.
+
+    The checks of the steps whose documents changed run (and those of later steps,
+    whose projects contain the changed files), with live progress on a terminal. A
+    document with an error shows its file.md:line; the outputs stay as they were.
+    Ctrl-C stops (exit 0).
+    """
+    from runner.checks import CheckOptions
+    from runner.project import cache_dir
+    from runner.watch import WatchOptions, watch
+
+    if junit is not None:
+        raise click.UsageError("--junit does not go with watch")
+    root = project_root(ctx)
+    if set_name:
+        one_set(ctx, set_name)  # an unknown set is an error now, not on the first save
+    options = WatchOptions((set_name,) if set_name else (), not no_checks, names, debounce)
+    check = CheckOptions(
+        cache_dir=cache_dir(root),
+        strict=strict_default(strict),
+        jobs=jobs or os.cpu_count() or 1,
+        use_cache=not no_cache,
+        python=python,
+    )
+    sys.exit(watch(root, options, check, click.echo))
 
 
 @main.command()
