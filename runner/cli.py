@@ -657,6 +657,8 @@ def watch_command(
     no_cache: bool,
     python: str | None,
     junit: Path | None,
+    profile: tuple[str, ...],
+    all_profiles: bool,
 ) -> None:
     """Rebuild when a document is saved, and rerun the checks of the changed steps.
 
@@ -669,8 +671,8 @@ def watch_command(
     from runner.project import cache_dir
     from runner.watch import WatchOptions, watch
 
-    if junit is not None:
-        raise click.UsageError("--junit does not go with watch")
+    if junit is not None or profile or all_profiles:
+        raise click.UsageError("--junit, --profile and --all-profiles do not go with watch")
     root = project_root(ctx)
     if set_name:
         one_set(ctx, set_name)  # an unknown set is an error now, not on the first save
