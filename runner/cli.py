@@ -224,6 +224,10 @@ def list_command(ctx: click.Context, set_name: str | None) -> None:
         for step in wset.steps():
             status = "stale" if step.folder in stale else "up-to-date"
             click.echo("  " + report.step_line(step, status))
+        for profile in wset.profiles.values():
+            kept = {s.number for s in wset.profile_steps(profile)}
+            left_out = [s.number for s in wset.step_files if s.number not in kept]
+            click.echo("  " + report.profile_line(profile.name, left_out))
 
 
 @main.command()
@@ -326,14 +330,19 @@ def run(
 ) -> None:
     """Regenerate one STEP's output folder, then run its checks.
 
-    The checks run in the project assembled from every step up to STEP.
+    The checks run in the project assembled from every step up to STEP (of each
+    --profile's steps, when given).
     """
     from runner import build as build_job
     from runner.errors import SelectionError
 
     wset = one_set(ctx, set_name)
-    if len(wset.select([step])) != 1:
+    chosen = wset.select([step])
+    if len(chosen) != 1:
         raise SelectionError(f"run takes one step; {step!r} selects several (use wf check)")
+    for profile in wset.choose_profiles(check_args["profile"]) if check_args["profile"] else []:
+        if chosen[0] not in wset.profile_steps(profile):
+            raise SelectionError(f"profile {profile.name!r} leaves out step {chosen[0].number}")
     for result in build_job.build([wset], (step,), force, python=check_args["python"]):
         _report_build(result, dry_run=False)
     if not no_checks:

@@ -156,6 +156,11 @@ def step_line(step: Step, status: str) -> str:
     )
 
 
+def profile_line(name: str, left_out: list[str]) -> str:
+    without = f"without {', '.join(left_out)}" if left_out else "every step"
+    return f"profile {name}: {without}"
+
+
 def step_detail(step: Step, root: Path, set_name: str) -> Iterable[str]:
     yield style(f"{step.number} {printable(step.title)}", bold=True)
     document = step.path.relative_to(root) if step.path.is_relative_to(root) else step.path

@@ -210,3 +210,19 @@ def test_without_optional_leaves_out_every_optional_step(tmp_path):
     assert "wf.yaml:2: profile 'lean': 'without' lists step numbers, or is 'optional'" in (
         result.stderr
     )
+
+
+def test_run_refuses_a_step_the_profile_leaves_out(tmp_path):
+    root, _ = fixture(tmp_path)
+    result = wf(root, "run", "02", "--profile", "minimal")
+    assert result.exit_code == 2
+    assert "profile 'minimal' leaves out step 02" in result.stderr
+    assert not (root / "sdlc").exists()
+
+
+def test_list_shows_what_each_profile_leaves_out(tmp_path):
+    root, _ = fixture(tmp_path)
+    result = wf(root, "list")
+    assert result.exit_code == 0
+    assert "profile full: every step" in result.stdout
+    assert "profile minimal: without 02" in result.stdout
