@@ -392,9 +392,19 @@ class _CheckRunner:
             env = venv_environment(self._env, self._venvs[plan.venv.key], workspace)
         else:
             env = dict(self._env)
-        tmp.mkdir()
-        env["TMPDIR"] = str(tmp)  # removed with the workspace
-        return env
+        return private_folders(env, tmp.parent)
+
+
+def private_folders(env: dict[str, str], folder: Path) -> dict[str, str]:
+    """HOME and TMPDIR of a check: folders of its own next to its workspace (its cwd),
+    removed with it, so a check neither reads the user's dotfiles nor leaves files in
+    them. Download caches stay shared (XDG_CACHE_HOME: the user's, unless set)."""
+    cache = env.get("XDG_CACHE_HOME") or str(Path(env.get("HOME") or Path.home()) / ".cache")
+    for name, variable in (("tmp", "TMPDIR"), ("home", "HOME")):
+        (folder / name).mkdir()
+        env[variable] = str(folder / name)
+    env["XDG_CACHE_HOME"] = cache
+    return env
 
 
 def judge(spec: CheckSpec, outcome: Outcome, duration: float) -> CheckResult:

@@ -28,7 +28,8 @@ import time
 
 PR_SET_PDEATHSIG = 1
 PR_SET_CHILD_SUBREAPER = 36
-_KILL_ROUNDS = 300  # SIGKILL sweeps (10 ms apart) before giving up on unkillable ones
+_KILL_SECONDS = 5.0  # SIGKILL sweeps for at most this long (unkillable: uninterruptible I/O)
+_QUIET_SWEEPS = 20  # sweeps in a row that must find nothing before the tree counts as ended
 
 
 class _Stop(Exception):
@@ -73,8 +74,43 @@ def _children_map() -> dict[int, list[tuple[int, bool]]]:
     return children
 
 
+def _children(pid: int) -> list[int] | None:
+    """Direct children of ``pid`` from /proc/PID/task/*/children (None: not available)."""
+    try:
+        tasks = os.listdir(f"/proc/{pid}/task")  # noqa: PTH208
+    except OSError:
+        return []  # ended meanwhile
+    found: list[int] = []
+    for task in tasks:
+        try:
+            with open(f"/proc/{pid}/task/{task}/children", "rb") as handle:  # noqa: PTH123
+                found.extend(int(child) for child in handle.read().split())
+        except FileNotFoundError:
+            if not os.path.exists(f"/proc/{pid}/task/{task}"):  # noqa: PTH110
+                continue  # the thread ended
+            return None  # a kernel without CONFIG_PROC_CHILDREN
+        except OSError:
+            continue
+    return found
+
+
 def descendants(root: int) -> list[int]:
-    """Live (non-zombie) processes below ``root``, parents before children."""
+    """Processes below ``root`` (zombies included: signalling them is harmless), parents
+    before children. Reading each process's children list costs microseconds, where a
+    scan of all of /proc costs milliseconds: fast enough to catch a process that keeps
+    forking and exiting (a pid hopper) before it moves on."""
+    found: list[int] = []
+    stack = [root]
+    while stack:
+        children = _children(stack.pop())
+        if children is None:
+            return _descendants_by_scan(root)
+        found.extend(children)
+        stack.extend(children)
+    return found
+
+
+def _descendants_by_scan(root: int) -> list[int]:
     children = _children_map()
     found: list[int] = []
     stack = [root]
@@ -104,25 +140,69 @@ def _reap() -> None:
             return
 
 
+def _signal_trees(pids: list[int], sig: int) -> None:
+    """Signal each process and its process group (a signal to a group also reaches a
+    member that is being forked right now; the supervisor's own group is spared)."""
+    mine = os.getpgrp()
+    groups = set()
+    for pid in pids:
+        try:
+            groups.add(os.getpgid(pid))
+            os.kill(pid, sig)
+        except OSError:
+            pass  # ended meanwhile
+    for group in groups - {mine}:
+        try:  # noqa: SIM105
+            os.killpg(group, sig)
+        except OSError:
+            pass
+
+
 def end_tree(grace: float) -> None:
-    """SIGTERM every descendant, wait up to ``grace`` s, then SIGKILL until none is left."""
+    """SIGTERM every descendant, up to ``grace`` s to go, then SIGKILL until none is left.
+
+    Every sweep signals what it finds (a new process gets SIGTERM too), without pausing
+    while anything is left: a process that forks and exits in a loop (a pid hopper) is
+    caught on one of its hops, since a sweep is faster than a fork. The tree counts as
+    ended only after several sweeps in a row found nothing.
+    """
     me = os.getpid()
-    left = descendants(me)
-    if left and grace > 0 and not _state["urgent"]:
-        _signal_all(left, signal.SIGTERM)
-        deadline = time.monotonic() + grace
-        while left and time.monotonic() < deadline and not _state["urgent"]:
-            time.sleep(0.01)
-            _reap()
-            left = descendants(me)
-    for _ in range(_KILL_ROUNDS):
-        if not left:
-            break
-        _signal_all(left, signal.SIGKILL)  # a process forking meanwhile is caught next round
-        time.sleep(0.01)
+    terminated: set[int] = set()
+    deadline = time.monotonic() + (grace if not _state["urgent"] else 0)
+    quiet = 0
+    while quiet < _QUIET_SWEEPS and time.monotonic() < deadline and not _state["urgent"]:
+        _reap()
+        terminated = _still_alive(terminated)
+        fresh = [pid for pid in descendants(me) if pid not in terminated]
+        quiet = 0 if fresh or terminated else quiet + 1
+        _signal_trees(fresh, signal.SIGTERM)
+        terminated.update(fresh)
+        time.sleep(0.001)
+    deadline = time.monotonic() + _KILL_SECONDS
+    quiet = 0
+    while quiet < _QUIET_SWEEPS and time.monotonic() < deadline:
         _reap()
         left = descendants(me)
+        if left:
+            quiet = 0
+            _signal_trees(left, signal.SIGKILL)
+        else:
+            quiet += 1
+            time.sleep(0.001)
     _reap()
+
+
+def _still_alive(pids: set[int]) -> set[int]:
+    """Those of ``pids`` that are still live (non-zombie) processes."""
+    alive = set()
+    for pid in pids:
+        try:
+            with open(f"/proc/{pid}/stat", "rb") as handle:  # noqa: PTH123
+                if handle.read().rsplit(b")", 1)[1].split()[0] not in (b"Z", b"X"):
+                    alive.add(pid)
+        except (OSError, IndexError):
+            continue
+    return alive
 
 
 def _run(command: list[str]) -> int:

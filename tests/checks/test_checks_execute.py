@@ -283,3 +283,20 @@ def test_tools_honouring_gitignore_still_see_the_workspace(make_job, options, tm
     [result] = run_checks([job], options)
     assert result.status == "failed", result.output
     assert "F401" in result.output
+
+
+def test_cwd_home_and_tmpdir_are_the_checks_own(make_job, options):
+    """cwd is the workspace; HOME and TMPDIR are folders beside it, gone afterwards."""
+    job = make_job(
+        'echo "$PWD"; echo "$HOME"; echo "$TMPDIR"; echo "$XDG_CACHE_HOME"; touch ~/.dotfile',
+        {"marker.txt": b"here\n"},
+    )
+    [result] = run_checks([job], options)
+    assert result.status == "passed", result.output
+    cwd, home, tmp, cache = (Path(line) for line in result.output.split())
+    assert (cwd / "marker.txt").name == "marker.txt" and cwd.name == "workspace"
+    assert home.parent == cwd.parent == tmp.parent  # one private folder per check
+    assert run_parent() in home.parents
+    assert home != Path.home() and not (Path.home() / ".dotfile").exists()
+    assert not home.exists() and not tmp.exists()
+    assert cache == Path(options.env.get("XDG_CACHE_HOME") or Path.home() / ".cache")

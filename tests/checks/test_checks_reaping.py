@@ -165,3 +165,58 @@ def test_a_runner_killed_with_sigkill_takes_its_checks_along(tmp_path, pid_gone,
     while not all(pid_gone(pid) for pid in pids) and time.monotonic() < deadline:
         time.sleep(0.05)
     assert all(pid_gone(pid) for pid in pids)
+
+
+HOPPER = """\
+import os, signal, sys, time
+marker, mode, until = sys.argv[1], sys.argv[2], float(sys.argv[3])
+if "ignore" in mode:
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+while time.time() < until:  # never forever, should a test fail
+    if os.fork():
+        os._exit(0)  # the parent exits at once: the pid "hops" to the child
+    if "setsid" in mode:
+        os.setsid()
+"""
+
+
+def hoppers(marker: str) -> list[int]:
+    """Live processes whose command line carries ``marker``."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        try:
+            if not entry.name.isdigit() or marker.encode() not in (entry / "cmdline").read_bytes():
+                continue
+            if (entry / "stat").read_text().rsplit(")", 1)[1].split()[0] not in "ZX":
+                found.append(int(entry.name))
+        except OSError:
+            continue
+    return found
+
+
+@pytest.mark.parametrize("mode", ["plain", "setsid", "ignore-term-setsid"])
+@pytest.mark.parametrize("ending", ["exit", "timeout"])
+def test_a_pid_hopper_does_not_outlive_the_check(make_job, options, tmp_path, mode, ending):
+    """A process that keeps forking and exiting is a new pid at every look."""
+    script = tmp_path / "hopper.py"
+    script.write_text(HOPPER)
+    marker = f"wf-hopper-{os.getpid()}-{mode}-{ending}"
+    start = f"{sys.executable} {script} {marker} {mode} {time.time() + 60} &\n"
+    command = start + ("sleep 0.3" if ending == "exit" else "sleep 300")
+    try:
+        began = time.monotonic()
+        [result] = run_checks([make_job(command, timeout=1.0)], options)
+        elapsed = time.monotonic() - began
+        assert result.status == ("passed" if ending == "exit" else "timeout"), result.output
+        time.sleep(0.3)  # a survivor would still be hopping now
+        assert hoppers(marker) == []
+        if "ignore" not in mode:  # each hop got SIGTERM: no grace period spent
+            assert elapsed < _execute.GRACE, f"the hopper lived on for {elapsed:.1f}s"
+    finally:
+        for _ in range(2000):  # a failed test must not leave a hopper running
+            left = hoppers(marker)
+            if not left:
+                break
+            for pid in left:
+                with contextlib.suppress(OSError):
+                    os.kill(pid, signal.SIGKILL)
