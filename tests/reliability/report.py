@@ -6,7 +6,7 @@ import datetime
 from collections import Counter
 
 
-def render(figures: Counter[str]) -> str:
+def render(figures: Counter[str], note: str = "") -> str:
     rows = "\n".join(f"| {name} | {value:,} |" for name, value in sorted(figures.items()))
     stamp = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC")
     return f"""# Reliability figures
@@ -20,7 +20,7 @@ WF_FUZZ_PROFILE=long .venv/bin/pytest tests/reliability -q
 The normal suite (and `.ci/run`) runs the same tests in the fast profile: fewer examples
 and trials, fixed seeds. Every example below passed its contract; a failure stops the
 run and leaves this file as it was.
-
+{note}
 | figure | value |
 | --- | --- |
 {rows}

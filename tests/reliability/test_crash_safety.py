@@ -51,6 +51,7 @@ def trees(tmp_path_factory):
     return expected(base, 1), expected(base, 2)
 
 
+@pytest.mark.timeout(7200 if LONG else 600)
 def test_killed_builds_leave_old_or_new_files_and_repair(tmp_path, trees):
     rng = random.Random(0 if not LONG else None)
     root = write_project(tmp_path / "proj", documents(1))
