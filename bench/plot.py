@@ -19,7 +19,14 @@ PANELS = (
     ("clean build", ("wf clean build", "entangled clean build", "floor parse+write")),
     (
         "no-op",
-        ("wf no-op build", "wf no-op verify", "entangled no-op", "floor parse", "floor hash"),
+        (
+            "wf first no-op build",
+            "wf no-op build",
+            "wf no-op verify",
+            "entangled no-op",
+            "floor parse",
+            "floor hash",
+        ),
     ),
     ("one document edited", ("wf edit build", "entangled edit build")),
 )
