@@ -1,9 +1,27 @@
-"""Schemas shared by every module: list query parameters, page envelope, PATCH base."""
+"""Schemas shared by every module: field types, list query parameters, page envelope,
+PATCH base.
 
-from collections.abc import Mapping
-from typing import Any, ClassVar, Self
+The field types say what the database can store, so bad client input is a 422 instead
+of a database error (500): integers within the column's range, finite numbers, no NUL
+characters (PostgreSQL text cannot hold them), timezone-aware datetimes stored in UTC,
+decimals returned with the column's scale (`"7"` is stored and answered as `"7.00"`).
+"""
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+import datetime
+import decimal
+import math
+from typing import Annotated, Any, ClassVar, Self
+
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    EmailStr,
+    Field,
+    field_validator,
+    model_validator,
+)
 
 from app.domain.exceptions import InvalidQueryError
 from app.domain.query import (
@@ -16,23 +34,77 @@ from app.domain.query import (
     SortField,
 )
 
+INT32_MAX = 2**31 - 1
+INT64_MAX = 2**63 - 1
+MAX_PAGE = INT32_MAX  # keeps OFFSET (page - 1) * size far inside PostgreSQL's BIGINT
+MAX_JSON_DEPTH = 32
+
+FilterMap = dict[str, tuple[str, FilterOp]]
+
+
+def _reject_nul(value: str) -> str:
+    if "\x00" in value:
+        msg = "must not contain NUL characters"
+        raise ValueError(msg)
+    return value
+
+
+def _to_utc(value: datetime.datetime) -> datetime.datetime:
+    return value.astimezone(datetime.UTC)
+
+
+def _check_json(value: object, depth: int = 0) -> None:
+    if depth > MAX_JSON_DEPTH:
+        msg = f"is nested deeper than {MAX_JSON_DEPTH} levels"
+        raise ValueError(msg)
+    if isinstance(value, str):
+        _reject_nul(value)
+    elif isinstance(value, float) and not math.isfinite(value):
+        msg = "must not contain NaN or Infinity"
+        raise ValueError(msg)
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            _reject_nul(key)
+            _check_json(item, depth + 1)
+    elif isinstance(value, list):
+        for item in value:
+            _check_json(item, depth + 1)
+
+
+def _valid_json(value: dict[str, Any]) -> dict[str, Any]:
+    _check_json(value)
+    return value
+
+
+Text = Annotated[str, AfterValidator(_reject_nul)]
+Email = Annotated[EmailStr, AfterValidator(_reject_nul)]
+Int32 = Annotated[int, Field(ge=-INT32_MAX - 1, le=INT32_MAX)]
+Int64 = Annotated[int, Field(ge=-INT64_MAX - 1, le=INT64_MAX)]
+Float = Annotated[float, Field(allow_inf_nan=False)]
+Numeric = Annotated[decimal.Decimal, Field(allow_inf_nan=False)]
+# Naive datetimes are rejected (422): the server cannot guess the client's zone.
+Timestamp = Annotated[AwareDatetime, AfterValidator(_to_utc)]
+JsonObject = Annotated[dict[str, Any], AfterValidator(_valid_json)]
+
 
 class ListParams(BaseModel):
     """Query string of a list endpoint: `?page=2&size=20&sort=-created_at,name&<filters>`.
 
     Subclasses declare their filter parameters as optional fields and map each one to
-    `(entity field, operator)` in `filter_map`; `sortable` lists the sort keys allowed.
+    `(entity field, operator)` in `FILTERS`; `SORTABLE` lists the sort keys allowed.
+    Class-level settings are UPPER_CASE, so no (snake_case) field can replace them.
     """
 
     model_config = ConfigDict(extra="forbid")
 
-    sortable: ClassVar[tuple[str, ...]] = ("created_at", "updated_at")
-    filter_map: ClassVar[Mapping[str, tuple[str, FilterOp]]] = {}
+    SORTABLE: ClassVar[tuple[str, ...]] = ("created_at",)
+    FILTERS: ClassVar[FilterMap] = {}
 
-    page: int = Field(default=1, ge=1)
+    page: int = Field(default=1, ge=1, le=MAX_PAGE)
     size: int = Field(default=DEFAULT_PAGE_SIZE, ge=1, le=MAX_PAGE_SIZE)
     sort: str | None = Field(
         default=None,
+        max_length=500,
         description="Comma-separated fields; prefix with '-' for descending.",
         examples=["-created_at"],
     )
@@ -46,21 +118,23 @@ class ListParams(BaseModel):
             fields = SortField.parse(value)
         except InvalidQueryError as exc:
             raise ValueError(exc.message) from exc
-        unknown = sorted({item.field for item in fields}.difference(cls.sortable))
+        unknown = sorted({item.field for item in fields}.difference(cls.SORTABLE))
         if unknown:
-            allowed = ", ".join(sorted(cls.sortable))
+            allowed = ", ".join(sorted(cls.SORTABLE))
             msg = f"cannot sort by {', '.join(unknown)}; allowed: {allowed}"
             raise ValueError(msg)
         return value
 
-    def to_query(self) -> ListQuery:
-        filters = tuple(
-            Filter(field, op, value)
-            for param, (field, op) in self.filter_map.items()
-            if (value := getattr(self, param)) is not None
-        )
-        sort = SortField.parse(self.sort) if self.sort else ()
-        return ListQuery(page=self.page, size=self.size, filters=filters, sort=sort)
+
+def list_query(params: ListParams) -> ListQuery:
+    """The domain query for validated list parameters."""
+    filters = tuple(
+        Filter(name, op, value)
+        for param, (name, op) in params.FILTERS.items()
+        if (value := getattr(params, param)) is not None
+    )
+    sort = SortField.parse(params.sort) if params.sort else ()
+    return ListQuery(page=params.page, size=params.size, filters=filters, sort=sort)
 
 
 class PageResponse[ItemT: BaseModel](BaseModel):
@@ -85,28 +159,44 @@ class PageResponse[ItemT: BaseModel](BaseModel):
         )
 
 
-class UpdateSchema(BaseModel):
-    """Base for PATCH bodies: every field optional, only the fields sent are applied.
-
-    `not_nullable` names the fields that may be omitted but not set to `null`.
-    """
+class InputSchema(BaseModel):
+    """Base for request bodies: unknown fields are refused, text is stripped, and each
+    decimal is padded to its field's `decimal_places`, as the database will store it
+    (`"7"` becomes `7.00`), so the response equals what a later GET reads."""
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
-    not_nullable: ClassVar[tuple[str, ...]] = ()
+    @model_validator(mode="after")
+    def _pad_decimals(self) -> Self:
+        for name, info in type(self).model_fields.items():
+            value = getattr(self, name)
+            places = [
+                item.decimal_places
+                for item in info.metadata
+                if getattr(item, "decimal_places", None) is not None
+            ]
+            if isinstance(value, decimal.Decimal) and places:
+                setattr(self, name, value.quantize(decimal.Decimal(1).scaleb(-places[0])))
+        return self
+
+
+class UpdateSchema(InputSchema):
+    """Base for PATCH bodies: every field optional, only the fields sent are applied
+    (`model_dump(exclude_unset=True)`).
+
+    `NOT_NULLABLE` names the fields that may be omitted but not set to `null`.
+    """
+
+    NOT_NULLABLE: ClassVar[tuple[str, ...]] = ()
 
     @model_validator(mode="after")
     def _reject_null_for_required(self) -> Self:
         nulls = [
             name
-            for name in self.not_nullable
+            for name in self.NOT_NULLABLE
             if name in self.model_fields_set and getattr(self, name) is None
         ]
         if nulls:
             msg = f"may not be null: {', '.join(nulls)}"
             raise ValueError(msg)
         return self
-
-    def changes(self) -> dict[str, Any]:
-        """The fields the client sent, with their validated values."""
-        return self.model_dump(exclude_unset=True)

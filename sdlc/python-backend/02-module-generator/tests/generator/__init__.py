@@ -1,0 +1,1 @@
+"""Checks of the module generator: render many specs, then lint, type-check and test."""
