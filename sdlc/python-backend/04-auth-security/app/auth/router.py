@@ -29,6 +29,7 @@ from app.auth.schemas import (
 )
 from app.auth.service import AuthComponents
 from app.auth.tokens import TokenType
+from app.domain.schemas.common import list_query
 
 
 async def no_store(response: Response) -> None:
@@ -177,7 +178,7 @@ async def update_me(user: ActiveUser, payload: MeUpdate, service: AuthServiceDep
 async def list_users(
     _: AdminUser, params: Annotated[UserListParams, Query()], service: AuthServiceDep
 ) -> UserPage:
-    return UserPage.from_page(await service.list_users(params.to_query()))
+    return UserPage.from_page(await service.list_users(list_query(params)))
 
 
 @users_router.patch("/{user_id}")

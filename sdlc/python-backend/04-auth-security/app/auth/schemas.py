@@ -1,6 +1,5 @@
 """Request and response bodies of the auth and user endpoints."""
 
-from collections.abc import Mapping
 from datetime import datetime
 from typing import Annotated, ClassVar, Literal, Self
 from uuid import UUID
@@ -9,7 +8,7 @@ from pydantic import BaseModel, ConfigDict, EmailStr, Field, field_validator, mo
 
 from app.domain.models.user import Role
 from app.domain.query import FilterOp
-from app.domain.schemas.common import ListParams, PageResponse, UpdateSchema
+from app.domain.schemas.common import FilterMap, ListParams, PageResponse, UpdateSchema
 
 # Hard bounds for the schema; AuthSettings.password_min_length/max_length narrow them.
 PASSWORD_MIN, PASSWORD_MAX = 8, 1024
@@ -71,7 +70,7 @@ class MeUpdate(UpdateSchema):
     """Own profile. A new password needs the current one, and ends every other session."""
 
     model_config = ConfigDict(str_strip_whitespace=False)
-    not_nullable: ClassVar[tuple[str, ...]] = ("new_password",)
+    NOT_NULLABLE: ClassVar[tuple[str, ...]] = ("new_password",)
 
     full_name: Name | None = None
     current_password: str | None = Field(default=None, min_length=1, max_length=PASSWORD_MAX)
@@ -92,7 +91,7 @@ class MeUpdated(BaseModel):
 
 
 class UserAdminUpdate(UpdateSchema):
-    not_nullable: ClassVar[tuple[str, ...]] = ("roles", "is_active")
+    NOT_NULLABLE: ClassVar[tuple[str, ...]] = ("roles", "is_active")
 
     roles: list[Role] | None = Field(default=None, max_length=len(Role))
     is_active: bool | None = None
@@ -103,8 +102,8 @@ class UserPage(PageResponse[UserRead]):
 
 
 class UserListParams(ListParams):
-    sortable: ClassVar[tuple[str, ...]] = ("created_at", "updated_at", "email")
-    filter_map: ClassVar[Mapping[str, tuple[str, FilterOp]]] = {
+    SORTABLE: ClassVar[tuple[str, ...]] = ("created_at", "updated_at", "email")
+    FILTERS: ClassVar[FilterMap] = {
         "email": ("email", FilterOp.CONTAINS),
         "is_active": ("is_active", FilterOp.EQ),
     }
