@@ -67,7 +67,7 @@ def test_a_terminal_shows_done_of_total_and_the_running_checks(tmp_path):
     root = write_project(tmp_path, {"01_one.md": CHECKS})
     code, output = on_terminal(root, environment())
     assert code == 0
-    assert "checks 0/2 done" in output
+    # The quick check may finish before the first frame, so "0/2" is not asserted.
     assert "checks 1/2 done" in output
     assert "running   [01] slow" in output
     assert "PASS" in output and "01 slow" in output and "01 quick" in output
@@ -87,7 +87,7 @@ def test_under_ci_a_terminal_gets_plain_lines(tmp_path):
     root = write_project(tmp_path, {"01_one.md": CHECKS})
     code, output = on_terminal(root, environment(CI="true", NO_COLOR="1"))
     assert code == 0
-    assert "checks 0/2 done" not in output and "running" not in output
+    assert "/2 done" not in output and "running" not in output
     assert "\x1b[" not in output  # no cursor movement at all
     lines = [line for line in output.splitlines() if line.strip()]
     assert [line.split()[0] for line in lines] == ["PASS", "PASS", "checks:"]
