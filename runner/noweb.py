@@ -18,6 +18,8 @@ from runner.errors import PlanError
 from runner.model import Block, Fragment, Source, Step
 
 REFERENCE = re.compile(r"^(?P<indent>\s*)<<(?P<name>[\w:/_.-]+)>>\s*$")
+MAX_DEPTH = 100  # references inside references inside ...
+MAX_CHARS = 16 * 1024 * 1024  # one expansion (a name used twice per level doubles it)
 
 
 @dataclass(frozen=True)
@@ -42,6 +44,30 @@ class Expansion:
     names: set[str] = field(default_factory=set)
 
 
+@dataclass
+class _Expanded:
+    """A name's lines with every reference replaced (no indentation of its own yet)."""
+
+    lines: list[str] = field(default_factory=list)
+    chars: int = 0
+    sources: dict[Source, None] = field(default_factory=dict)  # ordered set
+    names: dict[str, None] = field(default_factory=dict)
+
+    def add(self, lines: list[str], chars: int, at: Source) -> None:
+        self.chars += chars
+        if self.chars > MAX_CHARS:
+            message = f"expanding references here gives more than {MAX_CHARS >> 20} MiB"
+            raise PlanError(message, at.file, at.line)
+        self.lines.extend(lines)
+
+    def add_reference(self, reference: tuple[_Expanded, Source], indent: str) -> None:
+        inner, at = reference
+        lines = [indent + line for line in inner.lines] if indent else inner.lines
+        self.add(lines, inner.chars + len(indent) * len(inner.lines), at)
+        self.sources.update(inner.sources)
+        self.names.update(inner.names)
+
+
 class Names:
     """The named blocks defined so far in a set, in document order."""
 
@@ -50,10 +76,12 @@ class Names:
         self.defined: dict[str, Source] = {}  # first definition of each name
         self.later = later or {}  # first definitions in steps not read yet (for hints)
         self.used: set[str] = set()
+        self._expanded: dict[str, _Expanded] = {}  # names expanded since the last add_step
 
     def add_step(self, step: Step) -> set[str]:
         """Register a step's named blocks (before its targets expand); the names it adds to."""
         added: set[str] = set()
+        self._expanded.clear()
         for item in named_items(step):
             name = item.name or ""
             self.pieces.setdefault(name, []).append(Piece(item.content, item.source, item.stripped))
@@ -63,15 +91,14 @@ class Names:
 
     def block_text(self, block: Block) -> Expansion:
         """A target block's content: every block of its ``#name``, or its own text."""
-        expansion = Expansion("")
         if block.name is not None:
             self.used.add(block.name)
-            lines = self._name_lines(block.name, (block.name,), expansion, block.source)
+            done = self._name(block.name, (block.name,), block.source)
         else:
             piece = Piece(block.content, block.source, block.stripped)
-            lines = self._lines(piece, (block.target,), expansion)
-        expansion.text = "".join(lines)
-        return expansion
+            done = self._pieces([piece], (block.target,), block.source)
+            done.sources.pop(block.source, None)  # the block itself is not a contribution
+        return Expansion("".join(done.lines), list(done.sources), set(done.names))
 
     def unused(self) -> list[tuple[Source, str]]:
         """Warnings for names no target ever expands."""
@@ -81,32 +108,41 @@ class Names:
             if name not in self.used
         ]
 
-    def _lines(self, piece: Piece, chain: tuple[str, ...], out: Expansion) -> Iterator[str]:
-        for index, line in enumerate(_split(piece.content)):
-            match = REFERENCE.match(line.rstrip())
-            if match is None:
-                yield line
-                continue
-            name, prefix = match["name"], match["indent"]
-            at = piece.line(index)
-            if name in chain:
-                cycle = " -> ".join(f"<<{n}>>" for n in (*chain[chain.index(name) :], name))
-                raise PlanError(f"<<{name}>> refers to itself: {cycle}", at.file, at.line)
-            for inner in self._name_lines(name, (*chain, name), out, at):
-                yield prefix + inner if inner else inner
+    def _name(self, name: str, chain: tuple[str, ...], at: Source) -> _Expanded:
+        """Every block of ``name`` expanded, computed once per set of definitions."""
+        done = self._expanded.get(name)
+        if done is None:
+            pieces = self.pieces.get(name)
+            if not pieces:
+                raise PlanError(self._missing(name), at.file, at.line)
+            done = self._pieces(pieces, chain, at)
+            done.names[name] = None
+            self._expanded[name] = done
+        self.used.update(done.names)
+        return done
 
-    def _name_lines(
-        self, name: str, chain: tuple[str, ...], out: Expansion, at: Source
-    ) -> Iterator[str]:
-        pieces = self.pieces.get(name)
-        if not pieces:
-            raise PlanError(self._missing(name), at.file, at.line)
-        self.used.add(name)
-        out.names.add(name)
+    def _pieces(self, pieces: list[Piece], chain: tuple[str, ...], at: Source) -> _Expanded:
+        done = _Expanded()
         for piece in pieces:
-            if piece.source not in out.sources:
-                out.sources.append(piece.source)
-            yield from self._lines(piece, chain, out)
+            done.sources[piece.source] = None
+            for index, line in enumerate(_split(piece.content)):
+                match = REFERENCE.match(line.rstrip())
+                if match is None:
+                    done.add([line], len(line), at)
+                    continue
+                done.add_reference(
+                    self._reference(match["name"], chain, piece.line(index)), match["indent"]
+                )
+        return done
+
+    def _reference(self, name: str, chain: tuple[str, ...], at: Source) -> tuple[_Expanded, Source]:
+        if name in chain:
+            cycle = " -> ".join(f"<<{n}>>" for n in (*chain[chain.index(name) :], name))
+            raise PlanError(f"<<{name}>> refers to itself: {cycle}", at.file, at.line)
+        if len(chain) >= MAX_DEPTH:
+            message = f"<<{name}>> is nested more than {MAX_DEPTH} references deep"
+            raise PlanError(f"{message} (<<{chain[1]}>> -> ... -> <<{name}>>)", at.file, at.line)
+        return self._name(name, (*chain, name), at), at
 
     def _missing(self, name: str) -> str:
         message = f"<<{name}>> names no block"

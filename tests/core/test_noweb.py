@@ -511,3 +511,43 @@ def test_a_second_named_block_for_one_file_is_more_of_that_name(tmp_path):
     assert texts(plan_of(tmp_path, {"01_t.md": doc})) == {"app.py": "a = 1\nh = 0\n"}
     other = "# T\n\n" + block("{.py #a file=x.py}", "1\n") + block("{.py #b file=x.py}", "2\n")
     assert "written twice" in plan_error(tmp_path / "o", {"01_t.md": other}).message
+
+
+# --- hostile documents: bounded depth, size and time ------------------------------------------
+
+
+def chain_document(depth: int, fan: int = 1) -> str:
+    """A target expanding <<n0>>; each <<nI>> refers ``fan`` times to <<nI+1>>."""
+    parts = ["# T\n\n", block("{.python file=app/x.py}", "<<n0>>\n")]
+    for i in range(depth):
+        parts.append("\n" + block(f"{{.python #n{i}}}", f"x{i}\n" + f"<<n{i + 1}>>\n" * fan))
+    parts.append("\n" + block(f"{{.python #n{depth}}}", "end\n"))
+    return "".join(parts)
+
+
+def test_a_deep_chain_of_references_is_an_error_not_a_recursion_crash(tmp_path):
+    doc = chain_document(600)
+    error = plan_error(tmp_path, {"01_t.md": doc})
+    assert "is nested more than 100 references deep" in error.message
+    assert error.line == line_of(doc, "<<n99>>")  # the 100th reference below the file
+
+
+def test_a_chain_within_the_depth_limit_expands(tmp_path):
+    text = texts(plan_of(tmp_path, {"01_t.md": chain_document(90)}))["app/x.py"]
+    assert text == "".join(f"x{i}\n" for i in range(90)) + "end\n"
+
+
+def test_references_that_double_at_every_level_stop_at_the_size_limit(tmp_path):
+    """2**40 lines if expanded: an error at a reference, after a bounded amount of work."""
+    doc = chain_document(40, fan=2)
+    error = plan_error(tmp_path, {"01_t.md": doc})
+    assert "expanding references here gives more than 16 MiB" in error.message
+    assert "<<n" in doc.split("\n")[error.line - 1]
+
+
+def test_a_name_used_ten_thousand_times_is_expanded_at_each_use(tmp_path):
+    body = "def f():\n" + "    <<leaf>>\n" * 10_000
+    doc = "# T\n\n" + block("{.python file=app/x.py}", body) + "\n"
+    doc += block("{.python #leaf}", "x = 1\n\ny = 2\n")
+    text = texts(plan_of(tmp_path, {"01_t.md": doc}))["app/x.py"]
+    assert text == "def f():\n" + "    x = 1\n    \n    y = 2\n" * 10_000
