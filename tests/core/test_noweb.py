@@ -246,7 +246,7 @@ def test_build_writes_the_tangled_files_and_verify_agrees(tmp_path):
 
 
 @pytest.mark.skipif(
-    not os.environ.get("WF_ENTANGLED"),
+    not os.environ.get("WF_ENTANGLED") and not os.environ.get("CI"),  # CI installs it
     reason="set WF_ENTANGLED to an Entangled 2.x executable to compare with it "
     "(python3.12 -m venv /tmp/ent && /tmp/ent/bin/pip install entangled-cli; "
     "WF_ENTANGLED=/tmp/ent/bin/entangled pytest tests/core/test_noweb.py)",
