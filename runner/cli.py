@@ -105,6 +105,14 @@ def _shard(_ctx: click.Context, _param: click.Parameter, value: str | None) -> S
         raise click.BadParameter(str(exc)) from exc
 
 
+def _shard_count(_ctx: click.Context, _param: click.Parameter, value: int | None) -> int | None:
+    from runner.checks.shard import MAX_COUNT
+
+    if value is not None and value > MAX_COUNT:
+        raise click.BadParameter(f"{value} shards: N must be at most {MAX_COUNT}")
+    return value
+
+
 shard_option = click.option(
     "--shard",
     metavar="K/N",
@@ -358,6 +366,7 @@ def run(
 @click.option(
     "--list-shards",
     type=click.IntRange(min=1),
+    callback=_shard_count,
     metavar="N",
     help="Show how the checks split into N shards; run nothing.",
 )

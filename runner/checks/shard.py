@@ -17,6 +17,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 _SHARD = re.compile(r"^\s*(\d+)\s*/\s*(\d+)\s*$")
+MAX_COUNT = 1000  # more shards than any CI matrix runs (GitHub's limit is 256 jobs)
 
 
 @dataclass(frozen=True)
@@ -35,6 +36,8 @@ class Shard:
         index, count = int(match[1]), int(match[2])
         if count < 1 or not 1 <= index <= count:
             raise ValueError(f"{text!r}: K must be between 1 and N, and N at least 1")
+        if count > MAX_COUNT:
+            raise ValueError(f"{text!r}: N must be at most {MAX_COUNT}")
         return cls(index, count)
 
     def __str__(self) -> str:

@@ -304,3 +304,17 @@ def test_a_cache_restored_on_another_machine_hits_when_they_share_wf_cache_key(
     # Without the shared key a restored cache is foreign, hence untrusted: the check runs.
     assert on_machine("runner-c", tmp_path / "runner-c" / "project", None) == [False]
     assert marker.read_text() == "ran\nran\n"
+
+
+@pytest.mark.parametrize("text", ["1/1001", "1/99999999999999999999"])
+def test_a_shard_count_past_any_ci_matrix_is_refused_not_allocated(text):
+    with pytest.raises(ValueError, match=r"N must be at most 1000"):
+        Shard.parse(text)
+
+
+@pytest.mark.parametrize("count", ["1001", "99999999999999999999"])
+def test_list_shards_refuses_a_count_past_any_ci_matrix(tmp_path, count):
+    root = write_project(tmp_path, {"01_a.md": "# A\n"})
+    result = wf(root, "check", "--list-shards", count)
+    assert result.exit_code == 2
+    assert "N must be at most 1000" in result.stderr
