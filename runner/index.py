@@ -91,7 +91,9 @@ def record(snap: Snapshot, warnings: list[tuple[Source, str]]) -> None:
     with contextlib.suppress(OSError, PathError):
         path = inside_project(snap.wset.root, index_file(snap.wset))
         if secret is not None and snap.settled():
-            write_atomic(path, seal(json.dumps(data, separators=(",", ":")).encode(), secret))
+            write_atomic(
+                path, seal(json.dumps(data, separators=(",", ":")).encode(), secret, path.name)
+            )
         else:
             path.unlink(missing_ok=True)
 
@@ -115,7 +117,11 @@ def _load(wset: WorkflowSet) -> object:
     secret = machine_key()
     try:
         raw = read_regular(inside_project(wset.root, index_file(wset)), MAX_INDEX_BYTES)
-        payload = unseal(raw, secret) if raw is not None and secret is not None else None
+        payload = (
+            unseal(raw, secret, index_file(wset).name)
+            if raw is not None and secret is not None
+            else None
+        )
         return json.loads(payload) if payload is not None else None
     except (OSError, PathError, ValueError, RecursionError):  # our own cache: simply a miss
         return None

@@ -195,7 +195,7 @@ def _parse_cached(root: Path, step_file: StepFile, policy: FrontMatterPolicy) ->
         # a read-only checkout, or a .wf/ that leads outside the project: uncached
         with contextlib.suppress(OSError, PathError):
             cache_dir(root)
-            write_atomic(inside_project(root, cache_file), seal(payload, secret))
+            write_atomic(inside_project(root, cache_file), seal(payload, secret, cache_file.name))
     return step
 
 
@@ -204,5 +204,5 @@ def _load_cached(root: Path, cache_file: Path, secret: bytes) -> Step | None:
         data = read_regular(inside_project(root, cache_file), MAX_CACHE_BYTES)
     except (OSError, PathError):
         return None  # absent, or not ours to read
-    payload = unseal(data, secret) if data is not None else None
+    payload = unseal(data, secret, cache_file.name) if data is not None else None
     return decode_step(payload) if payload is not None else None

@@ -79,16 +79,23 @@ def read_regular(path: Path, limit: int) -> bytes | None:
     return data if len(data) <= limit else None
 
 
-def seal(payload: bytes, key: bytes) -> bytes:
-    """``payload`` prefixed with its HMAC-SHA256 (hex) and a newline."""
-    return hmac.new(key, payload, hashlib.sha256).hexdigest().encode() + b"\n" + payload
+def seal(payload: bytes, key: bytes, entry: str) -> bytes:
+    """``payload`` prefixed with its HMAC-SHA256 (hex) and a newline. The MAC covers
+    ``entry`` (the cache file's name) too, so a sealed file copied to another name - a
+    passing check's result under a failing check's key - does not unseal there."""
+    return _mac(payload, key, entry) + b"\n" + payload
 
 
-def unseal(data: bytes, key: bytes) -> bytes | None:
-    """The payload when its HMAC is right (None: forged, planted or damaged)."""
+def unseal(data: bytes, key: bytes, entry: str) -> bytes | None:
+    """The payload when its HMAC is right for ``entry`` (None: forged, planted, moved
+    from another entry or damaged)."""
     mac, newline, payload = data.partition(b"\n")
-    expected = hmac.new(key, payload, hashlib.sha256).hexdigest().encode()
-    return payload if newline and hmac.compare_digest(mac, expected) else None
+    return payload if newline and hmac.compare_digest(mac, _mac(payload, key, entry)) else None
+
+
+def _mac(payload: bytes, key: bytes, entry: str) -> bytes:
+    message = entry.encode("utf-8", "surrogateescape") + b"\0" + payload
+    return hmac.new(key, message, hashlib.sha256).hexdigest().encode()
 
 
 def encode_step(step: Step) -> bytes | None:

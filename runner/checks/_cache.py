@@ -112,7 +112,7 @@ class ResultCache:
             return None
         try:
             sealed = read_regular(self.root / key, _MAX_RESULT_BYTES)
-            payload = unseal(sealed, secret) if sealed is not None else None
+            payload = unseal(sealed, secret, key) if sealed is not None else None
             if payload is None:
                 return None
             data = json.loads(payload)
@@ -130,4 +130,4 @@ class ResultCache:
             return
         data = json.dumps({"output": output, "duration": duration}).encode("utf-8")
         with contextlib.suppress(OSError):  # not stored: the check runs again next time
-            write_atomic(self.root / key, seal(data, secret))
+            write_atomic(self.root / key, seal(data, secret, key))

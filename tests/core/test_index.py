@@ -133,7 +133,7 @@ def test_index_this_machine_did_not_seal_is_ignored(recorded):
     (recorded / "sdlc" / "demo" / KEY).write_bytes(b"tampered\n")
     data = {"format": index.FORMAT, "fingerprint": index.fingerprint(wset)}
     data["stats"] = index.tree_stats(wset)
-    forged = seal(json.dumps(data, separators=(",", ":")).encode(), b"k" * 32)
+    forged = seal(json.dumps(data, separators=(",", ":")).encode(), b"k" * 32, f"{wset.name}.json")
     index.index_file(wset).write_bytes(forged)
     assert kinds(recorded) == [("hand-edited", KEY)]
 

@@ -75,11 +75,37 @@ def test_forged_cache_entry_is_ignored(tmp_path):
         for block_data in data["blocks"]:
             block_data["content"] = "FORGED\n"
         forged = json.dumps(data).encode()
-        path.write_bytes(stepcache.seal(forged, b"k" * 32))  # someone else's key
+        path.write_bytes(stepcache.seal(forged, b"k" * 32, path.name))  # someone else's key
     assert wf(root, "verify").exit_code == 0
     assert wf(root, "build").exit_code == 0
     assert snapshot(root / "sdlc") == before
     assert b"FORGED" not in b"".join(before.values())
+
+
+def test_a_sealed_entry_moved_to_another_name_is_a_miss(tmp_path):
+    """Our own seal, replayed: step 01's parse under every other step's cache name."""
+    root = standard_project(tmp_path / "proj")
+    assert wf(root, "build").exit_code == 0
+    before = snapshot(root / "sdlc")
+    entries = {path: path.read_bytes() for path in _cache_files(root)}
+    donor = next(data for data in entries.values() if b'"number": "01"' in data)
+    for path, data in entries.items():
+        if data != donor:
+            path.write_bytes(donor)
+    assert wf(root, "verify").exit_code == 0
+    assert wf(root, "build").exit_code == 0
+    assert snapshot(root / "sdlc") == before
+
+
+def test_a_passing_result_copied_to_another_checks_key_is_a_miss(tmp_path):
+    from runner.checks import ResultCache
+
+    cache = ResultCache(tmp_path / ".wf")
+    passed, failing = "a" * 64, "b" * 64
+    cache.store(passed, "ok", 1.0)
+    (cache.root / failing).write_bytes((cache.root / passed).read_bytes())
+    assert cache.load(passed) is not None
+    assert cache.load(failing) is None
 
 
 def test_cache_file_that_is_a_fifo_or_a_link_is_a_miss(tmp_path):
