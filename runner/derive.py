@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from runner.drift import NOT_REPRODUCIBLE, STALE
-from runner.errors import PlanError
+from runner.errors import DeriveError
 from runner.manifest import Entry
 from runner.model import Source
 from runner.plan import Plan, PlannedDerivation, PlannedFile, StepPlan
@@ -230,11 +230,11 @@ class _Runner:
         return derived.content
 
 
-def _failure(derivation: PlannedDerivation, reason: str, output: str) -> PlanError:
+def _failure(derivation: PlannedDerivation, reason: str, output: str) -> DeriveError:
     command = next((ln for ln in derivation.spec.command.splitlines() if ln.strip()), "")
     message = f"cannot derive {derivation.path}: `{command.strip()}` failed ({reason})"
     lines = output.rstrip("\n").splitlines()
     if lines:
         message += "\n" + "\n".join(f"    | {line}" for line in lines)
     source = derivation.spec.source
-    return PlanError(message, source.file, source.line)
+    return DeriveError(message, source.file, source.line)

@@ -72,6 +72,12 @@ class PlanError(WfError):
     """The documents cannot be turned into files: duplicate writes, patches, templates."""
 
 
+class DeriveError(PlanError):
+    """A derivation's command failed: the error line, then the tail of its output."""
+
+    multiline = True  # the output's lines, each after "    | "
+
+
 class PathError(WfError):
     """A target path escapes its output folder (absolute, ``..``, symlink)."""
 

@@ -133,7 +133,7 @@ def test_a_failing_command_is_an_error_at_its_line_and_nothing_is_written(tmp_pa
     line = line_of(docs["02_derived.md"], "bash derive")
     assert f"workflows/demo/02_derived.md:{line}: cannot derive sorted.txt" in result.stderr
     assert "exit code 3" in result.stderr
-    assert "lock failed: no such package" in result.stderr  # the output's tail
+    assert "\n    | lock failed: no such package\n" in result.stderr  # the tail, as lines
     assert "Traceback" not in result.stderr
     assert not (root / "sdlc").exists()
 
