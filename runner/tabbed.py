@@ -20,7 +20,9 @@ import re
 from markdown_it import MarkdownIt
 from markdown_it.rules_block import StateBlock
 
-TAB_LINE = re.compile(r'^===[!+]{0,2}[ \t]+"[^"\n]*"[ \t]*$')
+# pymdownx.tabbed's start line: markers +, !, +!, !+; the title runs to the last quote,
+# so it may itself hold quotes (=== "The "main" module").
+TAB_LINE = re.compile(r'^===(?:\+!?|!\+?)? +".*" *$')
 TAB_INDENT = 4
 
 

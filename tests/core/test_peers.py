@@ -95,6 +95,26 @@ def test_equals_without_a_quoted_title_is_not_a_tab(tmp_path):
     assert "indented 4 spaces" in parse_error(tmp_path, text).message
 
 
+@pytest.mark.parametrize(
+    ("marker", "is_tab"),
+    [
+        ('=== "The "main" module"', True),
+        ('===+! "T"', True),
+        ('===!+ "T"', True),
+        ('===++ "T"', False),
+        ('===!! "T"', False),
+        ("=== 'T'", False),
+    ],
+)
+def test_tab_lines_are_those_pymdownx_tabbed_reads(tmp_path, marker, is_tab):
+    """Its title runs to the line's last quote; other markers leave a paragraph."""
+    text = f"# T\n\n{marker}\n\n    ```text path=a.txt\n    a\n    ```\n"
+    if is_tab:
+        assert [b.target for b in parse(tmp_path, text).blocks] == ["a.txt"]
+    else:
+        assert "indented 4 spaces" in parse_error(tmp_path, text).message
+
+
 # --- Runme cells and other tools' attributes on examples ----------------------------------
 
 
