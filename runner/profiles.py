@@ -44,7 +44,7 @@ def parse_profiles(value: Any, config: Path, text: str) -> dict[str, Profile]:
     """``profiles:`` of wf.yaml (``None``: the set declares none)."""
     if value is None:
         return {}
-    lines = _profile_lines(text)
+    lines = key_lines(text, "profiles")
     if not isinstance(value, dict) or not value:
         message = "'profiles' maps names to {without: [step, ...]}"
         raise DocumentError(message, config, lines.get("", 1))
@@ -87,8 +87,8 @@ def _without(name: str, body: Any, config: Path, line: int) -> tuple[str, ...] |
     return tuple(numbers)
 
 
-def _profile_lines(text: str) -> dict[str, int]:
-    """wf.yaml line of ``profiles:`` (key "") and of each profile name below it."""
+def key_lines(text: str, top: str) -> dict[str, int]:
+    """wf.yaml line of the key ``top`` (key "") and of each key of the mapping below it."""
     import yaml
 
     try:
@@ -98,7 +98,7 @@ def _profile_lines(text: str) -> dict[str, int]:
     if not isinstance(node, yaml.MappingNode):
         return {}
     for key, value in node.value:
-        if isinstance(key, yaml.ScalarNode) and key.value == "profiles":
+        if isinstance(key, yaml.ScalarNode) and key.value == top:
             lines = {"": key.start_mark.line + 1}
             if isinstance(value, yaml.MappingNode):
                 for name, _ in value.value:

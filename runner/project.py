@@ -15,7 +15,7 @@ from runner.errors import DocumentError, PathError, SelectionError
 from runner.model import Step
 from runner.parse import FrontMatterPolicy, decode_text, load_yaml, parse_step, read_text
 from runner.paths import inside_project
-from runner.profiles import Profile, choose, parse_profiles, profile_steps
+from runner.profiles import Profile, choose, key_lines, parse_profiles, profile_steps
 from runner.stepcache import (
     MAX_CACHE_BYTES,
     decode_step,
@@ -110,8 +110,8 @@ def load_set(root: Path, name: str) -> WorkflowSet:
     folder = root / "workflows" / name
     config = folder / SET_CONFIG
     data = _set_config(config)
-    policy = _front_matter_policy(data.get("front_matter"), config)
-    text = read_text(config) if "profiles" in data else ""
+    text = read_text(config) if {"profiles", "front_matter"} & set(data) else ""
+    policy = _front_matter_policy(data.get("front_matter"), config, key_lines(text, "front_matter"))
     profiles = parse_profiles(data.get("profiles"), config, text)
     return WorkflowSet(root, name, find_steps(folder), _set_vars(data, config), policy, profiles)
 
@@ -141,19 +141,21 @@ def _set_config(config: Path) -> dict[str, Any]:
     return data
 
 
-def _front_matter_policy(value: Any, config: Path) -> FrontMatterPolicy:
-    """``front_matter: {accept: [key, ...], strict: false}``."""
+def _front_matter_policy(value: Any, config: Path, lines: dict[str, int]) -> FrontMatterPolicy:
+    """``front_matter: {accept: [key, ...], strict: false}``; ``lines``: where its keys are."""
     if value is None:
         return FrontMatterPolicy()
     if not isinstance(value, dict) or set(value) - {"accept", "strict"}:
         message = "'front_matter' takes 'accept' (a list of keys) and 'strict' (true/false)"
-        raise DocumentError(message, config, 1)
+        raise DocumentError(message, config, lines.get("", 1))
     accept = value.get("accept") or []
     strict = value.get("strict", False)
     if not isinstance(accept, list) or not all(isinstance(k, str) for k in accept):
-        raise DocumentError("'front_matter.accept' must be a list of keys", config, 1)
+        where = lines.get("accept", lines.get("", 1))
+        raise DocumentError("'front_matter.accept' must be a list of keys", config, where)
     if not isinstance(strict, bool):
-        raise DocumentError("'front_matter.strict' must be true or false", config, 1)
+        where = lines.get("strict", lines.get("", 1))
+        raise DocumentError("'front_matter.strict' must be true or false", config, where)
     return FrontMatterPolicy(tuple(accept), strict)
 
 

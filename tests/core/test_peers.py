@@ -261,6 +261,20 @@ def test_bad_front_matter_config(tmp_path, wf_yaml, needle):
     assert needle in result.stderr
 
 
+@pytest.mark.parametrize(
+    ("wf_yaml", "line"),
+    [
+        ("vars: {a: 1}\n\nfront_matter:\n  accept: [x]\n  strict: maybe\n", 5),
+        ("vars: {a: 1}\nfront_matter:\n  accept: check\n", 3),
+        ("vars: {a: 1}\n\n\nfront_matter: [x]\n", 4),
+    ],
+)
+def test_bad_front_matter_config_names_its_line(tmp_path, wf_yaml, line):
+    result = wf(_front_matter_project(tmp_path, wf_yaml, "title: T"), "build")
+    assert result.exit_code == 2
+    assert f"/wf.yaml:{line}: " in result.stderr.splitlines()[0]
+
+
 # --- other tools' target syntax -----------------------------------------------------------
 
 
