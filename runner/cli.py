@@ -10,7 +10,6 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Callable
-from dataclasses import replace
 from functools import wraps
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -562,22 +561,12 @@ def _run_shard(
     Also returns what the JSON report says about the shard ({} without one).
     """
     from runner.progress import CheckProgress
-    from runner.validate import plan_sets, run_planned, shard_split
+    from runner.validate import keep_shard, plan_sets, run_planned
 
     plans = plan_sets(sets, steps, since, options.python, *profiles)
     head: dict[str, Any] = {}
     if shard is not None:
-        options = replace(options, record_durations=False)
-        split = shard_split(plans, options, shard.count)
-        total = sum(len(plan.specs()) for plan in plans)
-        plans = [plan.only(split.members(shard)) for plan in plans]
-        head["shard"] = {
-            "index": shard.index,
-            "count": shard.count,
-            "checks": sum(len(plan.specs()) for plan in plans),
-            "of": total,
-            "fingerprint": split.fingerprint,
-        }
+        plans, options, head["shard"] = keep_shard(plans, options, shard)
     if not show:
         return [r for located in run_planned(plans, options) for r in located], head
     root = sets[0].root if sets else Path.cwd()

@@ -16,7 +16,7 @@ from runner.project import WorkflowSet
 
 if TYPE_CHECKING:
     from runner.checks import CheckJob, CheckOptions, CheckResult
-    from runner.checks.shard import Split
+    from runner.checks.shard import Shard, Split
     from runner.syntax import SyntaxProblem
 
 Progress = Callable[[str, "CheckResult | None"], None]
@@ -170,6 +170,25 @@ def shard_split(plans: list[CheckPlan], options: CheckOptions, count: int) -> Sp
 
     ids = [i for plan in plans for i in plan.specs()]
     return split(ids, recorded_durations(options.cache_dir), count)
+
+
+def keep_shard(
+    plans: list[CheckPlan], options: CheckOptions, shard: Shard
+) -> tuple[list[CheckPlan], CheckOptions, dict[str, Any]]:
+    """``shard``'s part of the planned checks, the options to run it with (a shard never
+    records durations, so every shard of a run splits alike), and what the JSON report
+    says about it."""
+    split = shard_split(plans, options, shard.count)
+    total = sum(len(plan.specs()) for plan in plans)
+    kept = [plan.only(split.members(shard)) for plan in plans]
+    head = {
+        "index": shard.index,
+        "count": shard.count,
+        "checks": sum(len(plan.specs()) for plan in kept),
+        "of": total,
+        "fingerprint": split.fingerprint,
+    }
+    return kept, replace(options, record_durations=False), head
 
 
 def run_planned(
