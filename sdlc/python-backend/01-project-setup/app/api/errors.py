@@ -21,6 +21,7 @@ from fastapi.responses import JSONResponse
 from loguru import logger
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.domain.exceptions import DomainError
 
@@ -116,12 +117,43 @@ async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResp
     )
 
 
-async def _unhandled_error(request: Request, exc: Exception) -> JSONResponse:
-    # The server still logs the traceback (Starlette re-raises after this response);
-    # the client gets no internals.
+def _internal_error() -> JSONResponse:
     return problem_response(
         HTTPStatus.INTERNAL_SERVER_ERROR, "internal_error", "An unexpected error occurred."
     )
+
+
+async def _unhandled_error(request: Request, exc: Exception) -> JSONResponse:
+    # Only errors raised by middleware itself get here (Starlette's outermost layer,
+    # which re-raises so the server logs them); the client gets no internals.
+    return _internal_error()
+
+
+class UnhandledErrorMiddleware:
+    """Innermost middleware: an exception no handler took becomes the problem+json 500
+    here, inside every other middleware, so their headers apply to it too."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def send_tracking(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_tracking)
+        except Exception:
+            if started:  # too late for another response: let the server close it
+                raise
+            logger.exception("Unhandled error in {} {}", scope["method"], scope["path"])
+            await _internal_error()(scope, receive, send)
 
 
 def register_exception_handlers(app: FastAPI) -> None:
@@ -129,3 +161,5 @@ def register_exception_handlers(app: FastAPI) -> None:
     app.exception_handler(RequestValidationError)(_validation_error)
     app.exception_handler(StarletteHTTPException)(_http_error)
     app.exception_handler(Exception)(_unhandled_error)
+    # Added before any extension's middleware, so it runs innermost.
+    app.add_middleware(UnhandledErrorMiddleware)

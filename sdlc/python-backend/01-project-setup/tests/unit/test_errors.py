@@ -6,6 +6,8 @@ from http import HTTPStatus
 import pytest
 from fastapi import FastAPI, HTTPException
 from httpx import ASGITransport, AsyncClient
+from loguru import logger
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.domain.exceptions import (
     BusinessRuleError,
@@ -124,3 +126,37 @@ async def test_unhandled_error_is_a_500_without_internals(
         500, "Internal Server Error", "internal_error", "An unexpected error occurred."
     )
     assert "hunter2" not in response.text
+
+
+async def test_a_500_passes_through_the_middleware_of_later_steps(
+    app: FastAPI, raw_client: AsyncClient
+) -> None:
+    """Security headers (04) and request ids (09) are middleware: a 500 must get them."""
+    logged: list[str] = []
+    logger.add(logged.append, level="ERROR", format="{message}")
+
+    class StampMiddleware:
+        def __init__(self, app: ASGIApp) -> None:
+            self.app = app
+
+        async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+            async def stamp(message: Message) -> None:
+                if message["type"] == "http.response.start":
+                    message["headers"] = [*message.get("headers", []), (b"x-stamp", b"1")]
+                await send(message)
+
+            await self.app(scope, receive, stamp)
+
+    app.add_middleware(StampMiddleware)  # as an extension's install() would
+
+    @app.get("/crash")
+    async def crash() -> None:
+        raise RuntimeError("password=hunter2 in a stack trace")
+
+    response = await raw_client.get("/crash")
+    assert response.status_code == 500
+    assert response.headers["x-stamp"] == "1"
+    assert response.json()["code"] == "internal_error"
+    assert "hunter2" not in response.text
+    # The server's log keeps what the client must not see.
+    assert any("RuntimeError" in line and "hunter2" in line for line in logged), logged

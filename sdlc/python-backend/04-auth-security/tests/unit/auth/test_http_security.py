@@ -3,6 +3,7 @@
 from typing import Any
 
 import pytest
+from fastapi import FastAPI
 from httpx import ASGITransport, AsyncClient
 
 from app.core.config import Environment, Settings
@@ -35,6 +36,22 @@ async def test_every_response_carries_the_security_headers(client: AsyncClient, 
     assert "default-src 'none'" in csp
     assert "frame-ancestors 'none'" in csp
     assert "strict-transport-security" not in response.headers  # not production
+
+
+async def test_a_crash_still_carries_the_security_headers(app: FastAPI) -> None:
+    """A 500 comes from step 01's innermost error middleware, inside this one."""
+
+    @app.get("/crash")
+    async def crash() -> None:
+        raise RuntimeError("boom")
+
+    transport = ASGITransport(app=app, raise_app_exceptions=False)
+    async with AsyncClient(transport=transport, base_url="http://test") as client:
+        response = await client.get("/crash")
+    assert response.status_code == 500
+    for name, value in EXPECTED.items():
+        assert response.headers[name] == value, name
+    assert "default-src 'none'" in response.headers["content-security-policy"]
 
 
 async def test_docs_page_gets_a_csp_that_lets_swagger_ui_load(client: AsyncClient) -> None:
