@@ -356,7 +356,12 @@ class _Recipe:
 
 def _reemit(builder: _StepBuilder, added: set[str]) -> None:
     """Make again every earlier file that expands a name this step adds to, so the
-    project after each step is what Entangled makes of the documents so far."""
+    project after each step is what Entangled makes of the documents so far.
+
+    A step that adds to no name changes no earlier file: nothing to look at (walking
+    every recipe for every step made planning quadratic in the size of the set)."""
+    if not added:
+        return
     for path, recipe in builder.recipes.items():
         if not recipe.names & added:
             continue
