@@ -150,11 +150,17 @@ def _from_data(hint: Any, data: Any) -> Any:
     return data  # Any: plain JSON data, checked by encode_step's round trip
 
 
+@cache
+def _shape(cls: Any) -> tuple[dict[str, Any], frozenset[str]]:
+    """A model dataclass's field types and names, resolved once per class (resolving the
+    string annotations per decoded object was most of a cache hit's cost)."""
+    return typing.get_type_hints(cls), frozenset(f.name for f in fields(cls))
+
+
 def _dataclass_from(cls: Any, data: Any) -> Any:
-    hints = typing.get_type_hints(cls)
+    hints, names = _shape(cls)
     data = _expect(data, dict)
-    names = {f.name for f in fields(cls)}
-    if set(data) != names:
+    if data.keys() != names:
         raise KeyError("fields differ")
     return cls(**{name: _from_data(hints[name], data[name]) for name in names})
 
