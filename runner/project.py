@@ -56,6 +56,7 @@ class WorkflowSet:
     front_matter: FrontMatterPolicy = field(default_factory=FrontMatterPolicy)
     profiles: dict[str, Profile] = field(default_factory=dict)  # declared in wf.yaml
     _parsed: dict[str, Step] = field(default_factory=dict, repr=False)
+    _cache: list[Path | None] = field(default_factory=list, repr=False)  # [.wf/parse/]
 
     @property
     def folder(self) -> Path:
@@ -74,7 +75,10 @@ class WorkflowSet:
 
     def step(self, step_file: StepFile) -> Step:
         if step_file.number not in self._parsed:
-            self._parsed[step_file.number] = _parse_cached(self.root, step_file, self.front_matter)
+            if not self._cache:  # checked once per loaded set, not once per document
+                self._cache.append(_parse_folder(self.root) if machine_key() else None)
+            parsed = _parse_cached(self._cache[0], step_file, self.front_matter)
+            self._parsed[step_file.number] = parsed
         return self._parsed[step_file.number]
 
     def choose_profiles(self, wanted: tuple[str, ...] = (), every: bool = False) -> list[Profile]:
@@ -176,7 +180,7 @@ def _parser_fingerprint() -> str:
     return digest.hexdigest()
 
 
-def _parse_cached(root: Path, step_file: StepFile, policy: FrontMatterPolicy) -> Step:
+def _parse_cached(folder: Path | None, step_file: StepFile, policy: FrontMatterPolicy) -> Step:
     """Parse a document, reusing the result stored for identical bytes at the same path.
 
     Cache files are JSON sealed with this user's key (``runner.stepcache``): one this
@@ -187,24 +191,34 @@ def _parse_cached(root: Path, step_file: StepFile, policy: FrontMatterPolicy) ->
     identity += f"{policy!r}\0"
     key = hashlib.sha256(identity.encode() + raw).hexdigest()
     secret = machine_key()
-    cache_file = root / CACHE_DIR / "parse" / f"{key}.json"
-    cached = _load_cached(root, cache_file, secret) if secret else None
+    cache_file = f"{key}.json"
+    cached = _load_cached(folder, cache_file, secret) if folder and secret else None
     if cached is not None:
         return cached
     step = parse_step(step_file, decode_text(raw, step_file.path), policy)
-    payload = encode_step(step) if secret else None
-    if payload is not None and secret is not None:
-        # a read-only checkout, or a .wf/ that leads outside the project: uncached
-        with contextlib.suppress(OSError, PathError):
-            cache_dir(root)
-            write_atomic(inside_project(root, cache_file), seal(payload, secret, cache_file.name))
+    payload = encode_step(step) if folder else None
+    if payload is not None and folder is not None and secret is not None:
+        with contextlib.suppress(OSError):  # e.g. a read-only checkout: uncached
+            write_atomic(folder / cache_file, seal(payload, secret, cache_file))
     return step
 
 
-def _load_cached(root: Path, cache_file: Path, secret: bytes) -> Step | None:
+def _parse_folder(root: Path) -> Path | None:
+    """``.wf/parse/``, made and checked once per loaded set: None when it cannot be used
+    (a read-only checkout, or a ``.wf/`` or ``parse/`` a symlink leads outside the
+    project). Files in it are read without following a link and replaced by rename, so
+    a planted link in place of a file leads nowhere; only the folders need the check."""
+    with contextlib.suppress(OSError, PathError):
+        folder = inside_project(root, cache_dir(root) / "parse")
+        folder.mkdir(exist_ok=True)
+        return inside_project(root, folder)
+    return None
+
+
+def _load_cached(folder: Path, cache_file: str, secret: bytes) -> Step | None:
     try:
-        data = read_regular(inside_project(root, cache_file), MAX_CACHE_BYTES)
-    except (OSError, PathError):
+        data = read_regular(folder / cache_file, MAX_CACHE_BYTES)
+    except OSError:
         return None  # absent, or not ours to read
-    payload = unseal(data, secret, cache_file.name) if data is not None else None
+    payload = unseal(data, secret, cache_file) if data is not None else None
     return decode_step(payload) if payload is not None else None

@@ -132,6 +132,24 @@ def test_cache_round_trip_keeps_every_field(tmp_path):
         assert stepcache.decode_step(payload) == step
 
 
+def test_only_the_free_form_fields_need_the_round_trip_check():
+    """encode_step checks only FREE_FIELDS by a JSON round trip; every other field of the
+    model must have a type the decoder rebuilds exactly (no Any below Step)."""
+    import typing
+    from dataclasses import fields
+
+    from runner import model
+
+    def has_any(hint: object) -> bool:
+        return hint is typing.Any or any(has_any(arg) for arg in typing.get_args(hint))
+
+    free = set()
+    for cls in (model.Step, model.Block, model.Fragment, model.CheckSpec, model.Derivation):
+        hints = typing.get_type_hints(cls)
+        free |= {f"{cls.__name__}.{f.name}" for f in fields(cls) if has_any(hints[f.name])}
+    assert free == {f"Step.{name}" for name in stepcache.FREE_FIELDS}
+
+
 def test_values_json_cannot_carry_are_not_cached(tmp_path):
     root = standard_project(tmp_path / "proj")
     doc = root / "workflows/demo/01_project_setup.md"
