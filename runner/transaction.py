@@ -33,7 +33,7 @@ class WriteFile:
     def describe(self) -> str:
         return f"{self.kind:<7} {printable(self.rel)}"
 
-    def run(self, root: Path, resolved: dict[Path, Path]) -> None:
+    def run(self, root: Path, resolved: dict[str, str]) -> None:
         path = confined(root, self.rel, self.source, resolved)
         write_atomic(path, self.content, self.executable)
 
@@ -46,7 +46,7 @@ class DeleteFile:
     def describe(self) -> str:
         return f"delete  {printable(self.rel)}"
 
-    def run(self, root: Path, resolved: dict[Path, Path]) -> None:
+    def run(self, root: Path, resolved: dict[str, str]) -> None:
         path = confined(root, self.rel, None, resolved)
         path.unlink(missing_ok=True)
         _remove_empty_parents(path.parent, root)
@@ -63,7 +63,7 @@ class RemoveFolder:
     def describe(self) -> str:
         return f"remove  {printable(self.rel)}/"
 
-    def run(self, root: Path, resolved: dict[Path, Path]) -> None:
+    def run(self, root: Path, resolved: dict[str, str]) -> None:
         folder = confined(root, self.rel, None, resolved)
         for current, _dirs, _files in os.walk(folder, topdown=False):
             with contextlib.suppress(OSError):  # not empty any more: someone wrote there
@@ -106,7 +106,7 @@ class Transaction:
         """Refuse, before any write: a path leaving ``root`` through a symlink; a folder,
         file or link standing in the way; and, unless ``force``, an action that would lose
         work (the error ends with ``hint``: what the user can do about it)."""
-        resolved: dict[Path, Path] = {}
+        resolved: dict[str, str] = {}
         for action in self.actions:
             confined(self.root, action.rel, getattr(action, "source", None), resolved)
         self._check_shapes()
@@ -120,7 +120,7 @@ class Transaction:
     def run(self) -> None:
         """Deletes first, then empty folders, so a file can become a folder (or a folder
         a file)."""
-        resolved: dict[Path, Path] = {}  # folders are created as we go: a fresh cache
+        resolved: dict[str, str] = {}  # folders are created as we go: a fresh cache
         order = {DeleteFile: 0, RemoveFolder: 1, WriteFile: 2}
         for action in sorted(self.actions, key=lambda a: order[type(a)]):
             action.run(self.root, resolved)
@@ -132,9 +132,10 @@ class Transaction:
             {a.rel for a in self.actions if isinstance(a, DeleteFile)},
             {a.rel for a in self.actions if isinstance(a, RemoveFolder)},
         )
+        folders: dict[str, bool] = {}  # parent -> is a folder (nothing changes meanwhile)
         for action in self.actions:
             if isinstance(action, WriteFile):
-                problem = _blocked(self.root, action.rel, gone)
+                problem = _blocked(self.root, action.rel, gone, folders)
                 if problem:
                     where = (action.source.file, action.source.line) if action.source else ()
                     raise ConflictError(f"cannot write {action.rel}: {problem}", *where)
@@ -151,19 +152,25 @@ class _Gone:
         return any(rel == f or rel.startswith(f"{f}/") for f in self.folders)
 
 
-def _blocked(root: Path, rel: str, gone: _Gone) -> str | None:
-    """Why ``rel`` cannot become a file once ``gone`` is removed (None: it can)."""
-    destination = root / rel
-    if destination.is_dir() and not destination.is_symlink():
-        problem = _folder_stays(root, destination, gone)
+def _blocked(root: Path, rel: str, gone: _Gone, folders: dict[str, bool]) -> str | None:
+    """Why ``rel`` cannot become a file once ``gone`` is removed (None: it can).
+    ``folders`` remembers which parents are folders: many files share them."""
+    destination = os.path.join(root, rel)  # noqa: PTH118
+    if os.path.isdir(destination) and not os.path.islink(destination):  # noqa: PTH112, PTH114
+        problem = _folder_stays(root, Path(destination), gone)
         if problem:
             return problem
     parts = rel.split("/")
     for index in range(1, len(parts)):
         parent = "/".join(parts[:index])
-        path = root / parent
-        if parent in gone.files or path.is_dir():
+        if parent in gone.files:
             continue
+        known = folders.get(parent)
+        if known is None:
+            known = folders[parent] = os.path.isdir(os.path.join(root, parent))  # noqa: PTH112, PTH118
+        if known:
+            continue
+        path = root / parent
         if path.is_symlink():
             return f"{parent} is a symlink to nothing, so it cannot be a folder; remove it"
         if path.exists():
@@ -203,13 +210,16 @@ def write_atomic(
     mode = 0o755 if executable else 0o644
     try:
         descriptor = _create(temp, path.parent, mode)
-        with os.fdopen(descriptor, "wb") as handle:
-            handle.write(content)
-            os.fchmod(handle.fileno(), mode)  # exact bits, whatever the umask
+        try:  # unbuffered: one write call, no file object (a build writes thousands)
+            view = memoryview(content)
+            while view:
+                view = view[os.write(descriptor, view) :]
+            os.fchmod(descriptor, mode)  # exact bits, whatever the umask
             if durable:
-                handle.flush()
-                os.fsync(handle.fileno())
-        temp.replace(path)
+                os.fsync(descriptor)
+        finally:
+            os.close(descriptor)
+        os.replace(temp, path)  # noqa: PTH105 (hot path: no pathlib)
         if durable:
             _sync_folder(path.parent)  # the rename itself
     except BaseException:

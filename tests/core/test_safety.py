@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import functools
+import os
 import threading
 import time
-from pathlib import Path
 
 import pytest
 
@@ -227,10 +227,10 @@ def test_atomic_write_failure_keeps_the_old_file(tmp_path, monkeypatch):
     target.parent.mkdir()
     target.write_bytes(b"old\n")
 
-    def broken_replace(self, other):
+    def broken_replace(source, destination):
         raise OSError("disk on fire")
 
-    monkeypatch.setattr(Path, "replace", broken_replace)
+    monkeypatch.setattr(os, "replace", broken_replace)
     with pytest.raises(OSError, match="disk on fire"):
         write_atomic(target, b"new\n")
     monkeypatch.undo()
