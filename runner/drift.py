@@ -78,19 +78,23 @@ def _planned(
     key: str, planned: PlannedFile, root: Path, out_dir: Path, manifest: dict[str, Entry]
 ) -> Difference | None:
     path = out_dir / key
-    owners = tuple(s.label(root) for s in planned.sources)
     if path.is_symlink():  # not ours: wf never writes over or through links
-        return Difference(UNTRACKED, key, planned, None, owners)
+        return Difference(UNTRACKED, key, planned, None, _owners(planned, root))
     if not path.is_file():  # absent, or a folder the build may clear (transaction decides)
-        return Difference(MISSING, key, planned, None, owners)
+        return Difference(MISSING, key, planned, None, _owners(planned, root))
     data = path.read_bytes()
     if data == planned.content and _is_executable(path) == planned.executable:
         return None
+    owners = _owners(planned, root)
     entry = manifest.get(key)
     if entry is None:
         return Difference(UNTRACKED, key, planned, data, owners)
     kind = STALE if _digest(data) == entry.sha256 else HAND_EDITED
     return Difference(kind, key, planned, data, owners)
+
+
+def _owners(planned: PlannedFile, root: Path) -> tuple[str, ...]:
+    return tuple(s.label(root) for s in planned.sources)
 
 
 def _files_below(out_dir: Path) -> set[str]:

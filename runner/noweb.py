@@ -125,6 +125,9 @@ class Names:
         done = _Expanded()
         for piece in pieces:
             done.sources[piece.source] = None
+            if "<<" not in piece.content:  # no reference can be in it: its lines as they are
+                done.add(list(_split(piece.content)), len(piece.content), at)
+                continue
             for index, line in enumerate(_split(piece.content)):
                 match = REFERENCE.match(line.rstrip())
                 if match is None:

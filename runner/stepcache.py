@@ -125,9 +125,19 @@ def decode_step(payload: bytes) -> Step | None:
     return value if isinstance(value, Step) else None
 
 
+@cache
+def _field_names(cls: type) -> tuple[str, ...] | None:
+    """A model dataclass's field names (None: not a dataclass), found once per class."""
+    return tuple(f.name for f in fields(cls)) if is_dataclass(cls) else None
+
+
 def _to_data(value: Any) -> Any:
-    if is_dataclass(value) and not isinstance(value, type):
-        return {f.name: _to_data(getattr(value, f.name)) for f in fields(value)}
+    kind = type(value)
+    if kind is str or kind is int or kind is bool or kind is float or value is None:
+        return value
+    names = _field_names(kind)
+    if names is not None:
+        return {name: _to_data(getattr(value, name)) for name in names}
     if isinstance(value, Path):
         return str(value)
     if isinstance(value, tuple | list):

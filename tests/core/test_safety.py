@@ -346,3 +346,32 @@ def test_temporary_file_of_a_killed_run_is_cleaned_by_the_next_build(tmp_path):
     assert wf(root, "build").exit_code == 0
     assert not leftover.exists()
     assert wf(root, "verify").exit_code == 0
+
+
+def test_simple_targets_take_a_shortcut_to_the_same_answer():
+    """clean_target's fast path (SIMPLE_TARGET) answers as the full rules do, refusals
+    included: device names, long names, dots, .git look-alikes."""
+    import random
+
+    from runner.paths import SIMPLE_TARGET, normalised_target
+
+    rng = random.Random(17)
+    alphabet = "aZ09_-./.gG~ "
+    words = ["con", "NUL", "com1", "lpt9", "aux.txt", ".git", "git", "x" * 201, "a..b", "ok"]
+    seen_fast = 0
+    for _ in range(20000):
+        if rng.random() < 0.5:
+            target = "".join(rng.choice(alphabet) for _ in range(rng.randint(1, 14)))
+        else:
+            target = "/".join(rng.choice(words) for _ in range(rng.randint(1, 3)))
+        seen_fast += bool(SIMPLE_TARGET.fullmatch(target))
+        try:
+            expected: object = normalised_target(target, None)
+        except PathError as exc:
+            expected = ("refused", str(exc))
+        try:
+            got: object = clean_target(target, None)
+        except PathError as exc:
+            got = ("refused", str(exc))
+        assert got == expected, target
+    assert seen_fast > 1000
