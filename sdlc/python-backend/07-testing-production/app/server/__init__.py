@@ -1,0 +1,1 @@
+"""Production server: Gunicorn as process manager, Uvicorn workers (step 07)."""
