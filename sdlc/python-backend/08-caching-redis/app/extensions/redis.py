@@ -1,14 +1,17 @@
-"""Step 08's extension: the Redis client, the pub/sub broker, readiness.
+"""Step 08's extension: Redis client, pub/sub broker, cache, sessions, readiness.
 
 ORDER 15: after the database (10), before auth (20) and every later extension, so they
 find `app.state.redis` open in their lifespan and it is closed after theirs.
 
 - `app.state.redis`: `redis.asyncio.Redis` (bytes in, bytes out), pooled.
 - `app.state.broker`: `app.cache.pubsub.Broker` over that client.
+- `app.state.cache`: `app.cache.cache.Cache` (`.stats`: hits, misses, errors).
+- `app.state.sessions`: `app.session.store.SessionStore`; routes under `/sessions`.
+- The product routes' service is replaced by a cached one (FastAPI dependency override).
 - `readiness(app)`: PING, for the readiness endpoint of step 09 (found by discovery).
 
-The app starts while Redis is down: the client connects lazily, and everything built on
-it degrades instead of failing (see `app/cache/cache.py`).
+The app starts while Redis is down: the client connects lazily, and the cache degrades
+to the database instead of failing (see `app/cache/cache.py`).
 """
 
 from collections.abc import AsyncIterator
@@ -18,24 +21,50 @@ from fastapi import FastAPI
 from loguru import logger
 from redis.exceptions import RedisError
 
+from app.api.v1.endpoints import product as product_endpoints
+from app.cache.cache import Cache
 from app.cache.client import create_redis
 from app.cache.config import get_redis_settings
+from app.cache.products import cached_product_service
 from app.cache.pubsub import Broker
+from app.core.config import Settings
+from app.session.router import router as session_router
+from app.session.store import SessionStore
 
 ORDER = 15
 
 
+def install(app: FastAPI, settings: Settings) -> None:
+    app.include_router(session_router, prefix=settings.api_v1_prefix)
+    # Every product route resolves its service through this dependency: replacing it
+    # caches them all, and no generated file changes.
+    app.dependency_overrides[product_endpoints.get_product_service] = cached_product_service
+
+
 @asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    # Read here, not in install(): tests replace get_redis_settings after create_app().
     config = get_redis_settings()
-    app.state.redis_settings = config
+    settings: Settings = app.state.settings
     redis = create_redis(config)
     broker = Broker(redis)
+    app.state.redis_settings = config
     app.state.redis = redis
     app.state.broker = broker
+    app.state.cache = Cache.from_settings(
+        redis, config, enabled=config.cache_active(settings.app_env)
+    )
+    app.state.sessions = SessionStore(
+        redis,
+        prefix=config.cache_prefix,
+        idle_ttl=config.session_idle_ttl,
+        max_age=config.session_max_age,
+    )
     try:
         await redis.ping()
-        logger.info("Redis at {}", config.safe_url)
+        logger.info(
+            "Redis at {} (cache {})", config.safe_url, "on" if app.state.cache.enabled else "off"
+        )
     except (RedisError, OSError) as exc:
         logger.warning("Redis at {} is not reachable yet ({!r}); degrading", config.safe_url, exc)
     try:

@@ -1,46 +1,13 @@
-"""Fixtures for the tests of step 08 against a real Redis (marker `redis`)."""
+"""Tests of step 08 against a real Redis: every test here is marked `redis`."""
 
-from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
-from redis.asyncio import Redis
 
-from app.cache.client import create_redis
-from app.cache.config import RedisSettings
-from app.extensions import redis as redis_extension
-from tests.redis_support import RedisServer, redis_settings, redis_url
+from tests.redis_fixtures import mark_redis, redis, redis_config, redis_server
+
+__all__ = ["redis", "redis_config", "redis_server"]
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    here = Path(__file__).parent
-    for item in items:
-        if here in Path(item.path).parents:
-            item.add_marker(pytest.mark.redis)
-
-
-@pytest.fixture(autouse=True)
-def redis_config(monkeypatch: pytest.MonkeyPatch) -> RedisSettings:
-    """Every app of the test uses the test Redis with a key prefix of its own (autouse:
-    set up before the `app` fixture reads it)."""
-    config = redis_settings(redis_url())
-    monkeypatch.setattr(redis_extension, "get_redis_settings", lambda: config)
-    return config
-
-
-@pytest.fixture
-async def redis(redis_config: RedisSettings) -> AsyncIterator[Redis]:
-    """A client of the test itself (its connections have a name of their own)."""
-    name = f"{redis_config.redis_client_name}-probe"
-    client = create_redis(redis_config.model_copy(update={"redis_client_name": name}))
-    yield client
-    await client.aclose()
-
-
-@pytest.fixture
-def redis_server(tmp_path: Path) -> Iterator[RedisServer]:
-    """A throwaway redis-server the test may stop and restart (not the shared one)."""
-    server = RedisServer(tmp_path)
-    server.start()
-    yield server
-    server.stop()
+    mark_redis(items, Path(__file__).parent)

@@ -22,10 +22,9 @@ async def connections_named(redis: Redis, name: str) -> int:
 
 
 def test_discovered_between_database_and_auth(app: FastAPI) -> None:
-    names = [extension.name for extension in app.state.extensions]
-    position = names.index("app.extensions.redis")
-    assert names[position - 1] == "app.extensions.database"
-    assert names[position + 1] == "app.extensions.auth"
+    order = {extension.name: extension.order for extension in app.state.extensions}
+    assert order["app.extensions.database"] < order["app.extensions.redis"]
+    assert order["app.extensions.redis"] < order["app.extensions.auth"]
 
 
 async def test_lifespan_opens_and_closes_the_client_and_readiness_pings(
@@ -37,6 +36,11 @@ async def test_lifespan_opens_and_closes_the_client_and_readiness_pings(
         assert await app.state.redis.set(f"{name}:k", b"\x00v", ex=60)
         assert await app.state.redis.get(f"{name}:k") == b"\x00v"  # bytes, not str
         assert await connections_named(redis, name) >= 1
+        stats = app.state.cache.stats  # what step 09 exports as metrics
+        assert (stats.hits, stats.misses, stats.errors) == (0, 0, 0)
+        assert app.state.cache.enabled
+        assert app.state.broker is not None
+        assert app.state.sessions is not None
         # Step 09 finds the probe the way it finds every extension's: by module name.
         module = sys.modules["app.extensions.redis"]
         assert module.readiness is redis_extension.readiness

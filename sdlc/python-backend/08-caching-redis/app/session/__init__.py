@@ -1,0 +1,1 @@
+"""Server-side sessions in Redis for browser clients (step 08)."""
