@@ -104,7 +104,36 @@ def state(
         disk = planned_file.content  # what sdlc/ holds; the report has no new bytes to show
         differences.append(Difference(finding.kind, finding.key, planned_file, disk, owners))
     if snapshot is not None and not differences and _indexable(plan, wset):
-        index.record(snapshot, plan.warnings)
+        index.record(snapshot, plan)
+    return SetState(wset, plan, differences, owned, planned)
+
+
+def changed_state(wset: WorkflowSet, force: bool = False) -> SetState | None:
+    """The set compared by replanning only the documents that changed since the stat
+    index recorded it consistent, when each is self-contained and no other step touches
+    its paths (``runner.index.Changed``): the other steps' outputs and the manifest are
+    as recorded, so their plan is what the manifest says. None: compare in full.
+
+    The plan returned holds only the changed steps; the manifest entries are the whole
+    set's. Nothing is indexed from here (the outputs about to be written are too new)."""
+    changed = index.changed_steps(wset)
+    if changed is None or not changed.steps:
+        return None
+    files = {f.number: f for f in wset.step_files}
+    steps = [wset.step(files[number]) for number in changed.steps]
+    if not all(changed.replannable(step) for step in steps):
+        return None
+    plan = make_plan(wset.name, steps, wset.vars, alone=True)
+    if not changed.private({sp.step.number: set(sp.files) for sp in plan.steps}):
+        return None
+    plan.warnings = changed.warnings  # no changed step has a name: the set's are as they were
+    owned = read_manifest(wset.out_dir, damaged_is_empty=force)
+    folders = tuple(step.folder for step in steps)
+    prefixes = tuple(f"{folder}/" for folder in folders)
+    planned = {k: e for k, e in owned.entries.items() if not k.startswith(prefixes)}
+    planned |= planned_entries(plan, wset.root)
+    manifest = render_manifest(wset.name, planned)
+    differences = compare(plan.outputs(), wset.root, wset.out_dir, owned, manifest, folders)
     return SetState(wset, plan, differences, owned, planned)
 
 
@@ -122,7 +151,8 @@ def differences(wset: WorkflowSet) -> list[Difference]:
     comparison that found none."""
     if index.recall(wset) is not None:
         return []
-    return state(wset).differences
+    current = changed_state(wset) or state(wset)
+    return current.differences
 
 
 @dataclass
@@ -182,7 +212,10 @@ def _prepare(
     inside_project(wset.root, manifest_path(wset.out_dir))  # sdlc/, sdlc/<set>/ not links out
     if index.recall(wset) is not None:  # nothing differs, no folder is empty: nothing to do
         return BuildResult(wset)
-    current = state(wset, force, CURRENT, python)
+    # Only self-contained documents changed: only they are planned; the outputs are as
+    # the index recorded them, so no folder is empty.
+    partial = changed_state(wset, force)
+    current = partial or state(wset, force, CURRENT, python)
     # Building everything also cleans folders of steps that were deleted or renamed.
     chosen_steps = wset.select(selectors)
     prefixes = tuple(f"{s.number}-{s.id}/" for s in chosen_steps) if selectors else ("",)
@@ -190,9 +223,8 @@ def _prepare(
     result = BuildResult(wset, untracked=[d.key for d in chosen if _is_stray(d)])
     result.actions = [a for d in chosen if (a := _action(d)) is not None]
     # empty folders (a run killed between a folder's last delete and its rmdir): removed
-    result.actions += [
-        RemoveFolder(rel) for rel in empty_folders(wset.out_dir) if f"{rel}/".startswith(prefixes)
-    ]
+    empty = empty_folders(wset.out_dir) if partial is None else []
+    result.actions += [RemoveFolder(rel) for rel in empty if f"{rel}/".startswith(prefixes)]
     _manifest_fits(wset)
     hint = "keep your changes in the documents, or rerun with --force to discard them"
     Transaction(wset.out_dir, result.actions).check(force, hint)
@@ -291,7 +323,8 @@ def verify(
     for wset in sets:
         remembered = None if rederive else index.recall(wset)  # None: compare in full
         if remembered is None:
-            current = state(wset, policy=policy, python=python)
+            partial = None if rederive else changed_state(wset)
+            current = partial or state(wset, policy=policy, python=python)
             differences[wset.name], remembered = current.differences, current.plan.warnings
         else:
             differences[wset.name] = []

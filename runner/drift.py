@@ -51,13 +51,19 @@ def compare(
     out_dir: Path,
     owned: OnDisk,
     manifest_bytes: bytes,
+    folders: tuple[str, ...] | None = None,
 ) -> list[Difference]:
-    """Every way ``out_dir`` differs from the plan (and its manifest), in a stable order."""
+    """Every way ``out_dir`` differs from the plan (and its manifest), in a stable order.
+    With ``folders`` (step folders) only the files below them are looked at: the plan
+    holds only those steps, the rest is known to be unchanged."""
     manifest = owned.entries
     differences = [
         d for key, f in planned.items() if (d := _planned(key, f, root, out_dir, manifest))
     ]
-    on_disk = _files_below(out_dir)
+    if folders is None:
+        on_disk = _files_below(out_dir)
+    else:
+        on_disk = {f"{name}/{key}" for name in folders for key in _files_below(out_dir / name)}
     for key in sorted(on_disk - planned.keys()):
         entry = manifest.get(key)
         data = _read(out_dir / key)  # None: a dangling symlink or unreadable

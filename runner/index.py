@@ -27,8 +27,10 @@ import importlib.util
 import json
 import os
 import sys
+from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from runner import __version__
 from runner.errors import PathError
@@ -38,7 +40,11 @@ from runner.project import WorkflowSet, cache_dir
 from runner.stepcache import machine_key, read_regular, seal, unseal
 from runner.transaction import write_atomic
 
-FORMAT = "wf-index-1"
+if TYPE_CHECKING:
+    from runner.model import Step
+    from runner.plan import Plan, StepPlan
+
+FORMAT = "wf-index-2"
 RACY_NS = 1_000_000_000  # files changed less than this before a comparison are not trusted
 LIBRARIES = ("markdown_it", "mdit_py_plugins", "yaml", "jinja2")
 MAX_INDEX_BYTES = 256 * 1024 * 1024
@@ -78,15 +84,18 @@ def snapshot(wset: WorkflowSet) -> Snapshot | None:
     return Snapshot(wset, clock)
 
 
-def record(snap: Snapshot, warnings: list[tuple[Source, str]]) -> None:
+def record(snap: Snapshot, plan: Plan) -> None:
     """Keep the snapshot of a set just found consistent (when its stats can be trusted),
-    with the warnings its plan gave, which a run answered from the index repeats."""
+    with the warnings its plan gave, which a run answered from the index repeats, and
+    what each step made (see ``changed_steps``)."""
     secret = machine_key()
     data = {
         "format": FORMAT,
         "fingerprint": snap.fingerprint,
-        "warnings": [[str(source.file), source.line, message] for source, message in warnings],
+        "warnings": [[str(source.file), source.line, message] for source, message in plan.warnings],
         "stats": snap.stats,
+        "steps": {sp.step.number: _step_facts(sp) for sp in plan.steps},
+        "partial": not any(sp.step.generate for sp in plan.steps),
     }
     with contextlib.suppress(OSError, PathError):
         path = inside_project(snap.wset.root, index_file(snap.wset))
@@ -110,6 +119,111 @@ def recall(wset: WorkflowSet) -> list[tuple[Source, str]] | None:
         return [(Source(Path(file), int(line)), str(text)) for file, line, text in data["warnings"]]
     except (KeyError, TypeError, ValueError):
         return None
+
+
+def self_contained(step: Step) -> bool:
+    """A step whose outputs depend on nothing but its own document and ``wf.yaml``, and
+    that no other step's outputs can depend on, as long as no other step touches its
+    paths: every block writes a file whole, no block is named or refers to a name, no
+    generator or derived output. (Whether other steps touch its paths is a matter of the
+    whole set: ``changed_steps`` checks it.)"""
+    if step.fragments or step.generate or step.derivations:
+        return False
+    return all(b.mode == "write" and b.name is None and "<<" not in b.content for b in step.blocks)
+
+
+def _step_facts(sp: StepPlan) -> dict[str, object]:
+    step = sp.step
+    return {
+        "self_contained": self_contained(step),
+        "requires": list(step.requires),
+        "optional": step.optional,
+        "paths": sorted(sp.files),
+    }
+
+
+@dataclass
+class Changed:
+    """A set whose outputs and manifest are as the index recorded them, and whose
+    documents differ from it only in ``steps`` (step numbers)."""
+
+    steps: list[str]
+    facts: dict[str, dict[str, Any]]  # step number -> what it made when recorded
+    warnings: list[tuple[Source, str]]
+
+    def replannable(self, step: Step) -> bool:
+        """``step`` (a changed document, parsed again) can be planned on its own: it and
+        what it was are self-contained and say the same about requires and optional."""
+        fact = self.facts.get(step.number)
+        return (
+            fact is not None
+            and bool(fact["self_contained"])
+            and self_contained(step)
+            and list(step.requires) == fact["requires"]
+            and step.optional == fact["optional"]
+        )
+
+    def private(self, new_paths: dict[str, set[str]]) -> bool:
+        """No path of a changed step, as it was or as it is now, is touched by another
+        step (as the steps are now), is a folder of another step's file, or lies below
+        another step's file."""
+        owners: dict[str, set[str]] = {}
+        folders: dict[str, set[str]] = {}
+        for number, fact in self.facts.items():
+            paths = new_paths[number] if number in new_paths else fact["paths"]
+            for path in paths:
+                owners.setdefault(path, set()).add(number)
+            for folder in {f for path in paths for f in _parents(path)}:
+                folders.setdefault(folder, set()).add(number)
+        for number in self.steps:
+            mine = {number}
+            for path in {*self.facts[number]["paths"], *new_paths[number]}:
+                if owners.get(path, mine) - mine or folders.get(path, mine) - mine:
+                    return False
+                if any(owners.get(folder, mine) - mine for folder in _parents(path)):
+                    return False
+        return True
+
+
+def _parents(path: str) -> list[str]:
+    parts = path.split("/")
+    return ["/".join(parts[:i]) for i in range(1, len(parts))]
+
+
+def changed_steps(wset: WorkflowSet) -> Changed | None:
+    """When the index shows that only some documents changed - every output, the
+    manifest and ``wf.yaml`` unchanged, no document added or removed - which ones; None
+    means: compare in full. A folder's own stat may differ (an editor's rename), as
+    long as the names in it are the ones recorded."""
+    data = _load(wset)
+    if not isinstance(data, dict) or data.get("format") != FORMAT or not data.get("partial"):
+        return None
+    recorded = data.get("stats")
+    if not isinstance(recorded, dict) or data.get("fingerprint") != fingerprint(wset):
+        return None
+    now = tree_stats(wset)
+    if now.keys() != recorded.keys():
+        return None
+    documents = {_document_key(wset, f.path): f.number for f in wset.step_files}
+    steps = []
+    for key, stat in now.items():
+        if stat == recorded[key] or (key.endswith("/") and stat and recorded[key]):
+            continue  # unchanged, or a folder (its names are the recorded ones)
+        if key not in documents:
+            return None  # an output, the manifest, wf.yaml, another file
+        steps.append(documents[key])
+    try:
+        facts = data["steps"]
+        warnings = [(Source(Path(f), int(line)), str(text)) for f, line, text in data["warnings"]]
+    except (KeyError, TypeError, ValueError):
+        return None
+    if not isinstance(facts, dict) or set(facts) != set(documents.values()):
+        return None
+    return Changed(sorted(steps), facts, warnings)
+
+
+def _document_key(wset: WorkflowSet, path: Path) -> str:
+    return path.relative_to(wset.root).as_posix()
 
 
 def _load(wset: WorkflowSet) -> object:

@@ -95,14 +95,17 @@ def make_plan(
     overrides: Mapping[str, Any] | None = None,
     base: Mapping[str, str] | None = None,
     earlier: Iterable[Step] = (),
+    alone: bool = False,
 ) -> Plan:
     """Plan the given steps in order.
 
     Without ``base`` the steps must include every step they require and start from an
     empty project; with ``base`` (an existing project's text files) they build on it.
     ``earlier`` steps are not planned, but their named blocks can be referenced.
+    ``alone``: the steps are planned out of their set, which was found to need nothing
+    else for them (``runner.index.Changed``), so what they require is not asked for.
     """
-    if base is None:
+    if base is None and not alone:
         check_requires(steps)
     tree: dict[str, str] = dict(base or {})
     folders = {folder for path in tree for folder in _parents(path)}

@@ -13,10 +13,20 @@ import os
 import pytest
 
 from runner import build, index, project
+from runner.errors import WfError
 from runner.project import load_set
 from runner.stepcache import seal
 
-from .helpers import EXPECTED, block, doc_path, line_of, standard_project, wf, write_project
+from .helpers import (
+    EXPECTED,
+    block,
+    doc_path,
+    line_of,
+    snapshot,
+    standard_project,
+    wf,
+    write_project,
+)
 
 KEY = "01-project-setup/app/main.py"
 PYPROJECT = "01-project-setup/pyproject.toml"
@@ -197,3 +207,181 @@ def test_a_set_with_derived_outputs_is_always_compared_in_full(tmp_path, settled
     assert wf(root, "build").exit_code == 0
     assert wf(root, "verify").exit_code == 0
     assert not index.index_file(load_set(root, "demo")).exists()
+
+
+# --- one document changed: only its step is planned again (index.changed_steps) ------
+
+DOCS = "03_docs.md"  # self-contained, and no other step touches its files
+
+
+def parsed_only(monkeypatch, allowed: set[str]) -> list[str]:
+    """Let only the documents named in ``allowed`` be parsed; return the names parsed."""
+    seen: list[str] = []
+    original = project._parse_cached
+
+    def guarded(folder, step_file, policy):
+        seen.append(step_file.path.name)
+        if step_file.path.name not in allowed:
+            raise AssertionError(f"{step_file.path.name} was parsed")
+        return original(folder, step_file, policy)
+
+    monkeypatch.setattr(project, "_parse_cached", guarded)
+    return seen
+
+
+def full_differences(root):
+    """What the full comparison finds (planning every step), for comparison."""
+    found = build.state(load_set(root, "demo")).differences
+    return sorted((d.kind, d.key, d.disk, d.planned and d.planned.content, d.owners) for d in found)
+
+
+def partial_differences(root, warnings=None):
+    verification = build.verify([load_set(root, "demo")])
+    if warnings is not None:
+        warnings.extend(verification.warnings)
+    found = verification.differences["demo"]
+    return sorted((d.kind, d.key, d.disk, d.planned and d.planned.content, d.owners) for d in found)
+
+
+def edit(root, name, old, new, keep_mtime=False):
+    doc = doc_path(root, name)
+    text = doc.read_text().replace(old, new)
+    if keep_mtime:
+        rewrite_keeping_mtime(doc, text.encode())
+    else:
+        doc.write_text(text)
+
+
+@pytest.mark.parametrize(
+    ("old", "new"),
+    [
+        ("CREATE TABLE t (id int);", "CREATE TABLE u (id int);"),  # a file's content
+        ("-- path: db/init.sql", "-- path: db/schema.sql"),  # a file renamed: one orphan
+        ("# Docs\n", "# Docs\n\n```text path=notes/new.txt\nnew\n```\n"),  # a file added
+    ],
+)
+def test_a_changed_self_contained_document_is_the_only_one_planned(
+    recorded, monkeypatch, tmp_path, old, new
+):
+    edit(recorded, DOCS, old, new)
+    seen = parsed_only(monkeypatch, {DOCS})
+    partial = partial_differences(recorded)
+    assert seen == [DOCS]
+    assert partial and any(kind != "manifest" for kind, *_ in partial)
+    monkeypatch.undo()
+    assert partial == full_differences(recorded)
+    # the build from the partial plan writes what a clean build of the same documents does
+    parsed_only(monkeypatch, {DOCS})
+    assert wf(recorded, "build").exit_code == 0
+    monkeypatch.undo()
+    fresh = tmp_path / "fresh"
+    (fresh / "workflows").mkdir(parents=True)
+    for doc in (recorded / "workflows" / "demo").iterdir():
+        target = fresh / "workflows" / "demo" / doc.name
+        target.parent.mkdir(exist_ok=True)
+        target.write_bytes(doc.read_bytes())
+    assert wf(fresh, "build").exit_code == 0
+    assert snapshot(recorded / "sdlc") == snapshot(fresh / "sdlc")
+    assert wf(recorded, "verify").exit_code == 0
+
+
+def test_a_document_edited_with_its_mtime_restored_is_planned_again(recorded, monkeypatch):
+    edit(recorded, DOCS, "id int", "id INT", keep_mtime=True)  # same size, same mtime
+    seen = parsed_only(monkeypatch, {DOCS})
+    assert ("stale", "03-docs/db/init.sql") in [
+        (k, key) for k, key, *_ in partial_differences(recorded)
+    ]
+    assert seen == [DOCS]
+
+
+@pytest.mark.parametrize(
+    ("name", "old", "new", "why"),
+    [
+        ("01_project_setup.md", "fastapi\n", "fastapi>=0.1\n", "step 02 appends to its file"),
+        (DOCS, "-- path: db/init.sql", "-- path: requirements.txt", "step 01 writes it too"),
+        (DOCS, "-- path: db/init.sql", "-- path: app/main.py/x", "below another step's file"),
+        (DOCS, "-- path: db/init.sql", "-- path: app", "a folder of another step"),
+        (DOCS, "# Docs\n", "# Docs\n\n```{.python #extra}\nz = 1\n```\n", "a named block"),
+        (DOCS, "console.log(1);", "<<helper>>", "a reference"),
+    ],
+)
+def test_a_change_that_reaches_other_steps_is_compared_in_full(
+    recorded, monkeypatch, name, old, new, why
+):
+    edit(recorded, name, old, new)
+    seen = parsed_only(monkeypatch, {"01_project_setup.md", "02_routes.md", DOCS})
+    try:
+        partial = partial_differences(recorded)
+    except WfError as exc:  # a plan error: the full comparison reports it the same way
+        monkeypatch.undo()
+        with pytest.raises(type(exc)):
+            full_differences(recorded)
+        return
+    assert len(seen) == 3, why  # every step planned
+    monkeypatch.undo()
+    assert partial == full_differences(recorded), why
+
+
+@pytest.mark.parametrize("also", ["output", "manifest", "wf.yaml"])
+def test_a_changed_document_with_anything_else_changed_is_compared_in_full(
+    recorded, monkeypatch, also
+):
+    edit(recorded, DOCS, "CREATE TABLE t", "CREATE TABLE v")
+    if also == "output":
+        rewrite_keeping_mtime(recorded / "sdlc/demo" / KEY, b"edited\n")
+    elif also == "manifest":
+        manifest = recorded / "sdlc/demo/manifest.json"
+        data = manifest.read_bytes()
+        at = index_of_digest(data)
+        flipped = b"0" if data[at : at + 1] != b"0" else b"1"
+        rewrite_keeping_mtime(manifest, data[:at] + flipped + data[at + 1 :])
+    else:
+        (recorded / "workflows/demo/wf.yaml").write_text("vars:\n  name: other\n")
+    seen = parsed_only(monkeypatch, {"01_project_setup.md", "02_routes.md", DOCS})
+    partial = partial_differences(recorded)
+    assert len(seen) == 3
+    monkeypatch.undo()
+    assert partial == full_differences(recorded)
+    kinds_found = {kind for kind, *_ in partial}
+    assert {"output": "hand-edited", "manifest": "manifest", "wf.yaml": "stale"}[
+        also
+    ] in kinds_found
+
+
+NAMED = {
+    "01_named.md": "# Named\n\n"
+    + block("{.python file=a.py}", "<<shared>>\n")
+    + block("{.python #shared}", "x = 1\n"),
+    "02_plain.md": "# Plain\n\n" + block("python path=b.py", "b = 1\n"),
+}
+
+
+@pytest.mark.parametrize(
+    ("new", "why"),
+    [
+        (block("{.python #shared}", "y = 2\n"), "adds to a name step 01 uses: a.py again"),
+        (block("python path=b.py", "<<shared>>\n"), "uses step 01's name"),
+        (block("{.python #spare}", "z = 3\n") + block("python path=b.py", "b\n"), "a warning"),
+        ("---\nrequires: [9]\n---\n" + block("python path=b.py", "b\n"), "requires a step"),
+    ],
+)
+def test_a_document_that_stops_being_self_contained_is_compared_in_full(
+    tmp_path, settled, monkeypatch, new, why
+):
+    root = write_project(tmp_path / "proj", NAMED)
+    assert wf(root, "build").exit_code == 0
+    assert wf(root, "verify").exit_code == 0  # records
+    doc_path(root, "02_plain.md").write_text(new if new.startswith("---") else "# Plain\n\n" + new)
+    seen = parsed_only(monkeypatch, {"01_named.md", "02_plain.md"})
+    warnings: list[object] = []
+    try:
+        partial = partial_differences(root, warnings)
+    except WfError as exc:
+        monkeypatch.undo()
+        with pytest.raises(type(exc)):
+            full_differences(root)
+        return
+    assert sorted(seen) == ["01_named.md", "02_plain.md"], why
+    monkeypatch.undo()
+    assert partial == full_differences(root), why
+    assert warnings == build.state(load_set(root, "demo")).plan.warnings, why
