@@ -27,10 +27,13 @@ from runner.errors import ConflictError
 from runner.manifest import (
     Entry,
     OnDisk,
+    entries_below,
+    manifest_lines,
     manifest_path,
     planned_entries,
     read_manifest,
     render_manifest,
+    splice_manifest,
 )
 from runner.model import Source
 from runner.paths import inside_project
@@ -57,6 +60,7 @@ class SetState:
     differences: list[Difference]
     owned: OnDisk  # the manifest on disk
     planned: dict[str, Entry]  # the manifest entries the plan calls for
+    manifest: bytes | None = None  # ``planned`` rendered (rendering 10,000 lines is not free)
 
 
 def plan_set(wset: WorkflowSet, chosen: list[StepFile] | None = None) -> Plan:
@@ -105,18 +109,21 @@ def state(
         differences.append(Difference(finding.kind, finding.key, planned_file, disk, owners))
     if snapshot is not None and not differences and _indexable(plan, wset):
         index.record(snapshot, plan)
-    return SetState(wset, plan, differences, owned, planned)
+    return SetState(wset, plan, differences, owned, planned, manifest)
 
 
-def changed_state(wset: WorkflowSet, force: bool = False) -> SetState | None:
+def changed_state(
+    wset: WorkflowSet, force: bool = False, seen: index.Look | None = None
+) -> SetState | None:
     """The set compared by replanning only the documents that changed since the stat
     index recorded it consistent, when each is self-contained and no other step touches
     its paths (``runner.index.Changed``): the other steps' outputs and the manifest are
     as recorded, so their plan is what the manifest says. None: compare in full.
 
-    The plan returned holds only the changed steps; the manifest entries are the whole
-    set's. Nothing is indexed from here (the outputs about to be written are too new)."""
-    changed = index.changed_steps(wset)
+    The plan, the manifest entries (found and planned) hold only the changed steps;
+    ``manifest`` is the whole set's. Nothing is indexed from here (the outputs about to
+    be written are too new)."""
+    changed = index.changed_steps(wset, seen)
     if changed is None or not changed.steps:
         return None
     files = {f.number: f for f in wset.step_files}
@@ -127,14 +134,20 @@ def changed_state(wset: WorkflowSet, force: bool = False) -> SetState | None:
     if not changed.private({sp.step.number: set(sp.files) for sp in plan.steps}):
         return None
     plan.warnings = changed.warnings  # no changed step has a name: the set's are as they were
-    owned = read_manifest(wset.out_dir, damaged_is_empty=force)
     folders = tuple(step.folder for step in steps)
     prefixes = tuple(f"{folder}/" for folder in folders)
-    planned = {k: e for k, e in owned.entries.items() if not k.startswith(prefixes)}
-    planned |= planned_entries(plan, wset.root)
-    manifest = render_manifest(wset.name, planned)
+    path = manifest_path(wset.out_dir)
+    raw = path.read_bytes() if path.is_file() else b""
+    lines = manifest_lines(raw, wset.name)
+    if lines is None:
+        return None  # not a manifest wf wrote as it is: the full comparison says why
+    owned = entries_below(raw, wset.name, prefixes, lines)  # only the changed steps' entries
+    replanned = planned_entries(plan, wset.root)
+    manifest = splice_manifest(raw, wset.name, prefixes, replanned, lines)
+    if owned is None or manifest is None:
+        return None  # not a manifest wf wrote as it is: the full comparison says why
     differences = compare(plan.outputs(), wset.root, wset.out_dir, owned, manifest, folders)
-    return SetState(wset, plan, differences, owned, planned)
+    return SetState(wset, plan, differences, owned, replanned, manifest)
 
 
 def _indexable(plan: Plan, wset: WorkflowSet) -> bool:
@@ -149,9 +162,10 @@ def differences(wset: WorkflowSet) -> list[Difference]:
     """How ``sdlc/<set>/`` differs from the documents; none, without parsing a document
     or reading an output, when the stat index shows nothing changed since the last
     comparison that found none."""
-    if index.recall(wset) is not None:
+    seen = index.look(wset)
+    if index.recall(wset, seen) is not None:
         return []
-    current = changed_state(wset) or state(wset)
+    current = changed_state(wset, seen=seen) or state(wset)
     return current.differences
 
 
@@ -210,11 +224,12 @@ def _prepare(
     keep: frozenset[str] = frozenset(),
 ) -> BuildResult:
     inside_project(wset.root, manifest_path(wset.out_dir))  # sdlc/, sdlc/<set>/ not links out
-    if index.recall(wset) is not None:  # nothing differs, no folder is empty: nothing to do
+    seen = index.look(wset)
+    if index.recall(wset, seen) is not None:  # nothing differs, no folder is empty
         return BuildResult(wset)
     # Only self-contained documents changed: only they are planned; the outputs are as
     # the index recorded them, so no folder is empty.
-    partial = changed_state(wset, force)
+    partial = None if selectors or keep else changed_state(wset, force, seen)
     current = partial or state(wset, force, CURRENT, python)
     # Building everything also cleans folders of steps that were deleted or renamed.
     chosen_steps = wset.select(selectors)
@@ -286,6 +301,8 @@ def _merged_manifest(
 ) -> bytes:
     """Planned entries for the rebuilt folders, the old ones for every other folder; a
     file to ``keep`` keeps the hash wf wrote (it stays hand-edited), with its new owners."""
+    if prefixes == ("",) and not keep and current.manifest is not None:
+        return current.manifest  # everything rebuilt: the planned manifest, rendered once
     kept = {k: e for k, e in current.owned.entries.items() if not k.startswith(prefixes)}
     rebuilt = {k: e for k, e in current.planned.items() if k.startswith(prefixes)}
     for key in keep & rebuilt.keys() & current.owned.entries.keys():
@@ -321,9 +338,10 @@ def verify(
     differences: dict[str, list[Difference]] = {}
     warnings: list[tuple[Source, str]] = []
     for wset in sets:
-        remembered = None if rederive else index.recall(wset)  # None: compare in full
+        seen = None if rederive else index.look(wset)
+        remembered = None if seen is None else index.recall(wset, seen)  # None: in full
         if remembered is None:
-            partial = None if rederive else changed_state(wset)
+            partial = None if seen is None else changed_state(wset, seen=seen)
             current = partial or state(wset, policy=policy, python=python)
             differences[wset.name], remembered = current.differences, current.plan.warnings
         else:

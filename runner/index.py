@@ -107,14 +107,34 @@ def record(snap: Snapshot, plan: Plan) -> None:
             path.unlink(missing_ok=True)
 
 
-def recall(wset: WorkflowSet) -> list[tuple[Source, str]] | None:
-    """The plan's warnings when the index proves the set still consistent; None means:
-    compare in full."""
+@dataclass
+class Look:
+    """One reading of a set's index and of its trees' stats, shared by ``recall`` and
+    ``changed_steps`` (each used to read and walk everything again)."""
+
+    data: dict[str, Any] | None  # the index, when it is ours and of this code
+    stats: Stats
+
+
+def look(wset: WorkflowSet) -> Look:
     data = _load(wset)
     if not isinstance(data, dict) or data.get("format") != FORMAT:
+        return Look(None, {})
+    if data.get("fingerprint") != fingerprint(wset):
+        return Look(None, {})
+    return Look(data, tree_stats(wset))
+
+
+def recall(wset: WorkflowSet, seen: Look | None = None) -> list[tuple[Source, str]] | None:
+    """The plan's warnings when the index proves the set still consistent; None means:
+    compare in full."""
+    seen = seen or look(wset)
+    if seen.data is None or seen.data.get("stats") != seen.stats:
         return None
-    if data.get("fingerprint") != fingerprint(wset) or data.get("stats") != tree_stats(wset):
-        return None
+    return _warnings(seen.data)
+
+
+def _warnings(data: dict[str, Any]) -> list[tuple[Source, str]] | None:
     try:
         return [(Source(Path(file), int(line)), str(text)) for file, line, text in data["warnings"]]
     except (KeyError, TypeError, ValueError):
@@ -167,20 +187,27 @@ class Changed:
         """No path of a changed step, as it was or as it is now, is touched by another
         step (as the steps are now), is a folder of another step's file, or lies below
         another step's file."""
-        owners: dict[str, set[str]] = {}
-        folders: dict[str, set[str]] = {}
+        mine = {number: {*self.facts[number]["paths"], *new_paths[number]} for number in self.steps}
+        wanted = {path for paths in mine.values() for path in paths}
+        wanted |= {folder for path in wanted for folder in _parents(path)}
+        owners: dict[str, set[str]] = {}  # only of the paths asked about
+        folders: dict[str, set[str]] = {}  # folder -> steps with a file below it
         for number, fact in self.facts.items():
             paths = new_paths[number] if number in new_paths else fact["paths"]
             for path in paths:
-                owners.setdefault(path, set()).add(number)
-            for folder in {f for path in paths for f in _parents(path)}:
-                folders.setdefault(folder, set()).add(number)
-        for number in self.steps:
-            mine = {number}
-            for path in {*self.facts[number]["paths"], *new_paths[number]}:
-                if owners.get(path, mine) - mine or folders.get(path, mine) - mine:
+                if path in wanted:
+                    owners.setdefault(path, set()).add(number)
+                folder, slash, _ = path.rpartition("/")
+                while slash:
+                    if folder in wanted:
+                        folders.setdefault(folder, set()).add(number)
+                    folder, slash, _ = folder.rpartition("/")
+        for number, paths in mine.items():
+            me = {number}
+            for path in paths:
+                if owners.get(path, me) - me or folders.get(path, me) - me:
                     return False
-                if any(owners.get(folder, mine) - mine for folder in _parents(path)):
+                if any(owners.get(folder, me) - me for folder in _parents(path)):
                     return False
         return True
 
@@ -190,21 +217,20 @@ def _parents(path: str) -> list[str]:
     return ["/".join(parts[:i]) for i in range(1, len(parts))]
 
 
-def changed_steps(wset: WorkflowSet) -> Changed | None:
+def changed_steps(wset: WorkflowSet, seen: Look | None = None) -> Changed | None:
     """When the index shows that only some documents changed - every output, the
     manifest and ``wf.yaml`` unchanged, no document added or removed - which ones; None
     means: compare in full. A folder's own stat may differ (an editor's rename), as
     long as the names in it are the ones recorded."""
-    data = _load(wset)
-    if not isinstance(data, dict) or data.get("format") != FORMAT or not data.get("partial"):
+    seen = seen or look(wset)
+    data, now = seen.data, seen.stats
+    if data is None or not data.get("partial"):
         return None
     recorded = data.get("stats")
-    if not isinstance(recorded, dict) or data.get("fingerprint") != fingerprint(wset):
+    if not isinstance(recorded, dict) or now.keys() != recorded.keys():
         return None
-    now = tree_stats(wset)
-    if now.keys() != recorded.keys():
-        return None
-    documents = {_document_key(wset, f.path): f.number for f in wset.step_files}
+    folder = wset.folder.relative_to(wset.root).as_posix()
+    documents = {f"{folder}/{f.path.name}": f.number for f in wset.step_files}
     steps = []
     for key, stat in now.items():
         if stat == recorded[key] or (key.endswith("/") and stat and recorded[key]):
@@ -212,18 +238,10 @@ def changed_steps(wset: WorkflowSet) -> Changed | None:
         if key not in documents:
             return None  # an output, the manifest, wf.yaml, another file
         steps.append(documents[key])
-    try:
-        facts = data["steps"]
-        warnings = [(Source(Path(f), int(line)), str(text)) for f, line, text in data["warnings"]]
-    except (KeyError, TypeError, ValueError):
-        return None
-    if not isinstance(facts, dict) or set(facts) != set(documents.values()):
+    facts, warnings = data.get("steps"), _warnings(data)
+    if not isinstance(facts, dict) or set(facts) != set(documents.values()) or warnings is None:
         return None
     return Changed(sorted(steps), facts, warnings)
-
-
-def _document_key(wset: WorkflowSet, path: Path) -> str:
-    return path.relative_to(wset.root).as_posix()
 
 
 def _load(wset: WorkflowSet) -> object:

@@ -385,3 +385,35 @@ def test_a_document_that_stops_being_self_contained_is_compared_in_full(
     monkeypatch.undo()
     assert partial == full_differences(root), why
     assert warnings == build.state(load_set(root, "demo")).plan.warnings, why
+
+
+def test_a_spliced_manifest_is_the_rendered_one():
+    """The one-document path keeps the manifest's other lines as they are
+    (manifest.splice_manifest); the bytes are those render_manifest gives."""
+    import random
+
+    from runner.manifest import Entry, entries_below, render_manifest, splice_manifest
+
+    rng = random.Random(17)
+
+    def entry(step: str) -> Entry:
+        sources = tuple(f'w/"{rng.randint(1, 9)}",\n.md:{rng.randint(1, 99)}' for _ in range(2))
+        return Entry(step, f"{rng.getrandbits(256):064x}", sources, rng.choice([None, "in"]))
+
+    for _ in range(200):
+        steps = [f"{n:02d}-s{n}" for n in range(1, rng.randint(2, 6))]
+        odd = ["é", '"', "\\", '": ', ",\n", ""]
+        old = {
+            f"{s}/f{rng.randint(0, 30)}{rng.choice(odd)}.py": entry(s)
+            for s in steps
+            for _ in range(4)
+        }
+        chosen = tuple(f"{s}/" for s in rng.sample(steps, rng.randint(0, len(steps))))
+        new = {f"{s}new{rng.randint(0, 3)}.py": entry(s[:-1]) for s in chosen}
+        merged = {k: e for k, e in old.items() if not k.startswith(chosen)} | new
+        raw = render_manifest("demo", old)
+        assert splice_manifest(raw, "demo", chosen, new) == render_manifest("demo", merged)
+        below = entries_below(raw, "demo", chosen)
+        assert below is not None
+        assert below.entries == {k: e for k, e in old.items() if k.startswith(chosen)}
+    assert splice_manifest(b'{"version": 1}', "demo", (), {}) is None
