@@ -1,0 +1,54 @@
+"""The WebSocket endpoint (`/ws/v1`) and, in development, the demo page (`/ws/demo`)."""
+
+from pathlib import Path
+
+from fastapi import APIRouter, HTTPException, WebSocket
+from fastapi.responses import FileResponse
+
+from app.websocket.protocol import PROTOCOL_VERSION
+from app.websocket.service import RealtimeService
+
+STATIC = Path(__file__).parent / "static"
+# The demo loads its own module scripts and talks to this origin only (ws: included).
+DEMO_CSP = (
+    "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; "
+    "img-src 'self' data:; frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
+)
+DEMO_FILES = {
+    "demo.html": "text/html; charset=utf-8",
+    "demo.js": "text/javascript; charset=utf-8",
+    "demo.css": "text/css; charset=utf-8",
+    "realtime-client.js": "text/javascript; charset=utf-8",
+}
+
+router = APIRouter()
+
+
+@router.websocket(f"/v{PROTOCOL_VERSION}")
+async def realtime(websocket: WebSocket) -> None:
+    service: RealtimeService = websocket.app.state.realtime
+    await service.serve(websocket)
+
+
+demo_router = APIRouter(include_in_schema=False)
+
+
+@demo_router.get("/demo")
+async def demo_page() -> FileResponse:
+    return _static("demo.html")
+
+
+@demo_router.get("/static/{name}")
+async def demo_asset(name: str) -> FileResponse:
+    return _static(name)
+
+
+def _static(name: str) -> FileResponse:
+    media_type = DEMO_FILES.get(name)
+    if media_type is None:  # a fixed list: no path from the URL ever reaches the disk
+        raise HTTPException(status_code=404)
+    return FileResponse(
+        STATIC / name,
+        media_type=media_type,
+        headers={"Content-Security-Policy": DEMO_CSP, "Cache-Control": "no-cache"},
+    )

@@ -1,0 +1,109 @@
+"""Two real instances sharing one Redis: rooms, presence and messages span both."""
+
+import asyncio
+import uuid
+
+from sqlalchemy.engine import URL
+
+from tests.integration.websocket.conftest import UserFactory
+from tests.integration.websocket.support import AppServer, WsClient, kill_subscriber_connections
+
+
+async def test_a_room_spans_two_instances(
+    server: AppServer, second_server: AppServer, make_user: UserFactory, room: str
+) -> None:
+    _, alice_token = await make_user("alice")
+    _, bob_token = await make_user("bob")
+    alice = await WsClient.open(server.ws, alice_token)  # instance A
+    bob = await WsClient.open(second_server.ws, bob_token)  # instance B
+    await alice.join(room)
+    joined = await bob.join(room)
+    assert [member["name"] for member in joined["members"]] == ["alice", "bob"]  # presence: both
+    presence = await alice.expect("presence", room=room, event="join")
+    assert [member["name"] for member in presence["members"]] == ["alice", "bob"]
+
+    mid = uuid.uuid4().hex
+    await bob.send({"type": "message", "id": mid, "room": room, "body": "from B"})
+    await bob.expect("ack", id=mid)
+    assert (await alice.expect("message", id=mid))["body"] == "from B"
+    mid = uuid.uuid4().hex
+    await alice.send({"type": "message", "id": mid, "room": room, "body": "from A"})
+    assert (await bob.expect("message", id=mid))["body"] == "from A"
+    await bob.send({"type": "typing", "room": room})
+    await alice.expect("typing", room=room, active=True)
+
+    await bob.close()  # leaving on B is seen on A
+    left = await alice.expect("presence", room=room, event="leave")
+    assert [member["name"] for member in left["members"]] == ["alice"]
+    await alice.close()
+
+
+async def test_the_relay_survives_a_redis_reconnect(
+    server: AppServer, second_server: AppServer, make_user: UserFactory, room: str
+) -> None:
+    _, alice_token = await make_user("alice")
+    _, bob_token = await make_user("bob")
+    alice = await WsClient.open(server.ws, alice_token)
+    bob = await WsClient.open(second_server.ws, bob_token)
+    await alice.join(room)
+    await bob.join(room)
+    # Redis drops both instances' subscriber connections (a failover, a restart...).
+    assert await kill_subscriber_connections(server.pid) >= 1
+    assert await kill_subscriber_connections(second_server.pid) >= 1
+    # The broker reconnects and subscribes again by itself; messages flow once it has.
+    async with asyncio.timeout(30):
+        while True:
+            mid = uuid.uuid4().hex
+            await bob.send({"type": "message", "id": mid, "room": room, "body": "again"})
+            try:
+                await alice.expect("message", id=mid, within=1)
+                break
+            except TimeoutError:
+                continue
+    mid = uuid.uuid4().hex
+    await alice.send({"type": "message", "id": mid, "room": room, "body": "and back"})
+    assert (await bob.expect("message", id=mid))["body"] == "and back"
+    await alice.close()
+    await bob.close()
+
+
+async def test_shutdown_closes_every_socket_with_1001(
+    database_url: URL, server_env: dict[str, str], make_user: UserFactory, room: str
+) -> None:
+    app_server = AppServer(database_url.render_as_string(hide_password=False), server_env)
+    await app_server.start()
+    _, token = await make_user("alice")
+    clients = [await WsClient.open(app_server.ws, token) for _ in range(3)]
+    for client in clients:
+        await client.join(room)
+    stopping = asyncio.create_task(app_server.stop())
+    for client in clients:
+        assert await client.closed() == (1001, "server shutting down")
+    assert await stopping == 0, app_server.output()
+
+
+async def test_presence_of_a_crashed_instance_expires(
+    database_url: URL,
+    server: AppServer,
+    server_env: dict[str, str],
+    make_user: UserFactory,
+    room: str,
+) -> None:
+    _, alice_token = await make_user("alice")
+    _, carol_token = await make_user("carol")
+    doomed = await AppServer(database_url.render_as_string(hide_password=False), server_env).start()
+    alice = await WsClient.open(server.ws, alice_token)
+    await alice.join(room)
+    carol = await WsClient.open(doomed.ws, carol_token)
+    await carol.join(room)
+    joined = await alice.expect("presence", room=room, event="join")
+    assert [member["name"] for member in joined["members"]] == ["alice", "carol"]
+    assert doomed.process is not None
+    doomed.process.kill()  # SIGKILL: no leave, no cleanup - only the TTL
+    await doomed.process.wait()
+    await asyncio.sleep(4.5)  # past WS_PRESENCE_TTL_SECONDS=3
+    # Joining again answers with the room's current members: carol's entry expired,
+    # alice's (older, but refreshed by her live instance) did not.
+    present = await alice.join(room)
+    assert [member["name"] for member in present["members"]] == ["alice"], present
+    await alice.close()
