@@ -1,23 +1,27 @@
 """`python -m app.server.healthcheck`: the image's HEALTHCHECK (exit 0 when live).
 
 A Python one-off instead of curl: the slim runtime image ships no HTTP client, and
-adding one only for this would widen the attack surface.
+adding one only for this would widen the attack surface. `http.client` talks to this
+container's own port only; no URL (or scheme) comes from outside.
 """
 
+import http.client
 import os
 import sys
-import urllib.error
-import urllib.request
 
 
 def main() -> int:
-    url = f"http://127.0.0.1:{os.environ.get('PORT', '8000')}/health/live"
+    port = int(os.environ.get("PORT", "8000"))
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
     try:
-        with urllib.request.urlopen(url, timeout=2) as response:
-            return 0 if response.status == 200 else 1
-    except (urllib.error.URLError, OSError) as exc:
-        sys.stderr.write(f"unhealthy: {url}: {exc}\n")
+        connection.request("GET", "/health/live")
+        status = connection.getresponse().status
+    except OSError as exc:
+        sys.stderr.write(f"unhealthy: 127.0.0.1:{port}/health/live: {exc}\n")
         return 1
+    finally:
+        connection.close()
+    return 0 if status == 200 else 1
 
 
 if __name__ == "__main__":
