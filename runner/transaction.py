@@ -132,7 +132,7 @@ class Transaction:
             {a.rel for a in self.actions if isinstance(a, DeleteFile)},
             {a.rel for a in self.actions if isinstance(a, RemoveFolder)},
         )
-        folders: dict[str, bool] = {}  # parent -> is a folder (nothing changes meanwhile)
+        folders: dict[str, str | None] = {}  # parent -> why not a folder (nothing changes)
         for action in self.actions:
             if isinstance(action, WriteFile):
                 problem = _blocked(self.root, action.rel, gone, folders)
@@ -152,9 +152,10 @@ class _Gone:
         return any(rel == f or rel.startswith(f"{f}/") for f in self.folders)
 
 
-def _blocked(root: Path, rel: str, gone: _Gone, folders: dict[str, bool]) -> str | None:
+def _blocked(root: Path, rel: str, gone: _Gone, folders: dict[str, str | None]) -> str | None:
     """Why ``rel`` cannot become a file once ``gone`` is removed (None: it can).
-    ``folders`` remembers which parents are folders: many files share them."""
+    ``folders`` remembers each parent's verdict: many files share them (on a clean build
+    none exists yet, and each was looked up again for every file below it)."""
     destination = os.path.join(root, rel)  # noqa: PTH118
     if os.path.isdir(destination) and not os.path.islink(destination):  # noqa: PTH112, PTH114
         problem = _folder_stays(root, Path(destination), gone)
@@ -163,18 +164,22 @@ def _blocked(root: Path, rel: str, gone: _Gone, folders: dict[str, bool]) -> str
     parts = rel.split("/")
     for index in range(1, len(parts)):
         parent = "/".join(parts[:index])
-        if parent in gone.files:
-            continue
-        known = folders.get(parent)
-        if known is None:
-            known = folders[parent] = os.path.isdir(os.path.join(root, parent))  # noqa: PTH112, PTH118
-        if known:
-            continue
-        path = root / parent
-        if path.is_symlink():
-            return f"{parent} is a symlink to nothing, so it cannot be a folder; remove it"
-        if path.exists():
-            return f"{parent} is a file, so it cannot be a folder; move it away"
+        if parent not in folders:
+            folders[parent] = None if parent in gone.files else _not_a_folder(root, parent)
+        if folders[parent] is not None:
+            return folders[parent]
+    return None
+
+
+def _not_a_folder(root: Path, parent: str) -> str | None:
+    """Why ``parent`` cannot be (or become) a folder; None: it is one, or is absent."""
+    path = os.path.join(root, parent)  # noqa: PTH118
+    if os.path.isdir(path):  # noqa: PTH112
+        return None
+    if os.path.islink(path):  # noqa: PTH114
+        return f"{parent} is a symlink to nothing, so it cannot be a folder; remove it"
+    if os.path.exists(path):  # noqa: PTH110
+        return f"{parent} is a file, so it cannot be a folder; move it away"
     return None
 
 
