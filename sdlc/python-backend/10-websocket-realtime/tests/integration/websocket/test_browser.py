@@ -26,6 +26,35 @@ TIMEOUT_MS = 30_000
 
 pytestmark = pytest.mark.browser
 
+SILENT_SERVER = """async () => {
+  const { RealtimeClient } = await import("/ws/static/realtime-client.js");
+  class Silent {
+    static OPEN = 1;
+    constructor() {
+      this.readyState = 1;
+      this.closedWith = null;
+      Silent.last = this;
+      const welcome = { type: "welcome", heartbeat_ms: 200, user: { id: "u", name: "u" } };
+      setTimeout(() => this.onmessage({ data: JSON.stringify(welcome) }), 0);
+    }
+    send() {}
+    close(code) {
+      this.closedWith = code;
+      this.readyState = 3;
+      setTimeout(() => this.onclose({ code, reason: "" }), 0);
+    }
+  }
+  const options = { WebSocket: Silent, minDelay: 60000 };
+  const client = new RealtimeClient("ws://unused.invalid/ws/v1", options);
+  client.connect();
+  const started = Date.now();
+  while (Silent.last?.closedWith == null && Date.now() - started < 10000) {
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  client.close();
+  return { code: Silent.last?.closedWith ?? null, ms: Date.now() - started };
+}"""
+
 
 async def until(page: Page, expression: str) -> None:
     # A function, not a bare expression: the demo's CSP forbids eval, which Playwright
@@ -78,6 +107,10 @@ async def test_demo_page_reconnects_rejoins_and_resends(
             await until(
                 page, "window.realtimeDemo.status === 'open' && window.realtimeDemo.joined === 1"
             )
+            # The client notices a server that went silent (no FIN): a stand-in socket
+            # that says welcome and then nothing is closed after 2.5 heartbeats.
+            silent = await page.evaluate(SILENT_SERVER)
+            assert silent["code"] == 4000, silent
             await until(page, "document.querySelector('#members').textContent.includes('bob')")
 
             await bob.send(
