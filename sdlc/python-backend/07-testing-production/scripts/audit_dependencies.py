@@ -5,10 +5,12 @@
 3. a pin pip-audit could not look up (the per-version API unreachable) is looked up in
    the package's PyPI JSON instead, when the pin is its newest release (that JSON lists
    the newest release's vulnerabilities only);
-4. anything still unaudited is named, and the audit FAILS: a database that cannot be
-   reached is never reported as "no known vulnerabilities".
+4. anything still unaudited is named. With nothing audited at all (the advisory database
+   out of reach), or with `--strict` and any pin unaudited, the audit FAILS: a database
+   that cannot be reached is never reported as "no known vulnerabilities".
 
-Exit codes: 0 clean, 1 vulnerabilities found, 3 some pins could not be audited.
+Exit codes: 0 no known vulnerabilities in what was audited (unaudited pins are listed),
+1 vulnerabilities found, 3 nothing could be audited (or, with --strict, something).
 """
 
 import json
@@ -93,7 +95,8 @@ def newest_release_advisories(name: str, version: str) -> list[str] | str:
     return [v["id"] for v in data.get("vulnerabilities") or [] if not v.get("withdrawn")]
 
 
-def main() -> int:
+def main(argv: list[str]) -> int:
+    strict = "--strict" in argv
     with tempfile.TemporaryDirectory() as scratch:
         requirements = Path(scratch) / "requirements.txt"
         pins = export_requirements(requirements)
@@ -125,23 +128,24 @@ def main() -> int:
         if answer:
             found[f"{name}=={version}"] = answer
 
-    total = by_pip_audit + by_fallback + len(unaudited)
+    audited = by_pip_audit + by_fallback
     say(
-        f"audited {by_pip_audit + by_fallback} of {total} pinned packages "
+        f"audited {audited} of {audited + len(unaudited)} pinned packages "
         f"(pip-audit: {by_pip_audit}, PyPI JSON of the newest release: {by_fallback})"
     )
-    for pin, ids in sorted(found.items()):
-        say(f"VULNERABLE {pin}: {', '.join(ids)}")
-    if found:
-        return 1
     if unaudited:
         say("NOT AUDITED: the advisory database could not be reached for:", error=True)
         for name, (version, reason) in sorted(unaudited.items()):
             say(f"  {name}=={version}: {reason}", error=True)
+    for pin, ids in sorted(found.items()):
+        say(f"VULNERABLE {pin}: {', '.join(ids)}")
+    if found:
+        return 1
+    if audited == 0 or (strict and unaudited):
         return 3
-    say("no known vulnerabilities")
+    say(f"no known vulnerabilities in the {audited} audited pins")
     return 0
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    raise SystemExit(main(sys.argv[1:]))
