@@ -1,0 +1,1 @@
+"""File management (step 05): validation, images, storage adapters, signed URLs, cleanup."""
