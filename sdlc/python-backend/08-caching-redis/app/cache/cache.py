@@ -18,10 +18,10 @@ import random
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from typing import Self
+from typing import Any, Protocol, Self
 
 from loguru import logger
-from pydantic import TypeAdapter, ValidationError
+from pydantic import ValidationError
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
@@ -29,6 +29,15 @@ from app.cache.config import RedisSettings
 
 NEGATIVE = b"\x00"  # a cached "nothing there"; JSON never starts with NUL
 CACHE_ERRORS = (RedisError, OSError)
+
+
+class JsonAdapter[T](Protocol):
+    """What the cache needs of a Pydantic `TypeAdapter[T]` (T only comes out: covariant,
+    so `TypeAdapter[Item]` serves where `Item | None` is expected)."""
+
+    def validate_json(self, data: bytes, /) -> T: ...
+
+    def dump_json(self, instance: Any, /) -> bytes: ...  # noqa: ANN401 - any T
 
 
 @dataclass
@@ -94,7 +103,7 @@ class Cache:
         return Namespace(self, name)
 
     # --- the four basic operations ----------------------------------------------------
-    async def get[T](self, key: str, adapter: TypeAdapter[T]) -> Cached[T] | None:
+    async def get[T](self, key: str, adapter: JsonAdapter[T]) -> Cached[T] | None:
         """The entry, or None on a miss (also when Redis is down or the value is stale)."""
         if not self._usable():
             self.stats.misses += 1
@@ -109,7 +118,7 @@ class Cache:
         return self._decode(key, raw, adapter)
 
     async def get_many[T](
-        self, keys: Sequence[str], adapter: TypeAdapter[T]
+        self, keys: Sequence[str], adapter: JsonAdapter[T]
     ) -> dict[str, Cached[T]]:
         """The hits among `keys` (one MGET round trip)."""
         if not keys:
@@ -132,7 +141,7 @@ class Cache:
         return found
 
     async def set[T](
-        self, key: str, value: T | None, adapter: TypeAdapter[T], ttl: int | None = None
+        self, key: str, value: T | None, adapter: JsonAdapter[T], ttl: int | None = None
     ) -> bool:
         """Store `value` (None: a negative entry, `CACHE_NEGATIVE_TTL`). False if not stored."""
         if not self._usable():
@@ -164,7 +173,7 @@ class Cache:
     async def get_or_load[T](
         self,
         key: str,
-        adapter: TypeAdapter[T],
+        adapter: JsonAdapter[T],
         load: Callable[[], Awaitable[T | None]],
         ttl: int | None = None,
     ) -> T | None:
@@ -252,7 +261,7 @@ class Cache:
             logger.info("cache: Redis is back; caching again")
 
     def _decode[T](
-        self, key: str, raw: bytes | str | None, adapter: TypeAdapter[T]
+        self, key: str, raw: bytes | str | None, adapter: JsonAdapter[T]
     ) -> Cached[T] | None:
         if raw is None:
             self.stats.misses += 1
@@ -302,7 +311,7 @@ class Namespace:
     async def get_or_load[T](
         self,
         key: str,
-        adapter: TypeAdapter[T],
+        adapter: JsonAdapter[T],
         load: Callable[[], Awaitable[T | None]],
         ttl: int | None = None,
     ) -> T | None:

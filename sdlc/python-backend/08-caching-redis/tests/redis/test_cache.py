@@ -127,6 +127,31 @@ async def test_namespace_bump_invalidates_all_its_keys(cache: Cache) -> None:
     assert loads == ["a", "b", "other", "a", "b"]  # the other namespace kept its entry
 
 
+async def test_a_slow_reader_cannot_store_a_stale_value_after_an_invalidation(
+    cache: Cache,
+) -> None:
+    products = cache.namespace("product")
+    reading, written = asyncio.Event(), asyncio.Event()
+
+    async def read_old_row() -> Item:
+        reading.set()
+        await written.wait()  # meanwhile a writer commits and invalidates
+        return Item(name="old", price=1)
+
+    reader = asyncio.create_task(products.get_or_load("k", ITEM, read_old_row))
+    await reading.wait()
+    await products.bump()  # the writer's after-commit invalidation
+    written.set()
+    assert await reader == Item(name="old", price=1)  # what that reader saw in the database
+
+    async def read_new_row() -> Item:
+        return Item(name="new", price=2)
+
+    # The old value was stored under the old generation: nobody reads it.
+    fresh = await products.get_or_load("k", ITEM, read_new_row)
+    assert fresh == Item(name="new", price=2)
+
+
 async def test_fifty_concurrent_misses_load_once(cache: Cache) -> None:
     calls = 0
 
