@@ -1,0 +1,1 @@
+"""Prometheus metrics of step 09 (see `app.metrics.prometheus`)."""

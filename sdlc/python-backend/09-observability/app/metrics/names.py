@@ -1,0 +1,15 @@
+"""Every metric name the app exposes. The Grafana dashboard and the alert rules are
+checked against what `/metrics` really shows, so a rename here that they miss fails."""
+
+HTTP_REQUESTS = "http_requests_total"
+HTTP_DURATION = "http_request_duration_seconds"
+HTTP_IN_PROGRESS = "http_requests_inprogress"
+DB_POOL_IN_USE = "db_pool_connections_in_use"
+DB_POOL_MAX = "db_pool_connections_max"
+WORKERS = "app_worker_processes"
+LOGIN_FAILURES = "auth_login_failures_total"
+CACHE_HITS = "cache_hits_total"
+CACHE_MISSES = "cache_misses_total"
+CACHE_ERRORS = "cache_errors_total"
+HEALTH_READY = "health_ready"
+HEALTH_CHECK_UP = "health_check_up"

@@ -1,0 +1,1 @@
+"""Step 09: request context, log correlation, tracing and Sentry."""
