@@ -65,7 +65,13 @@ def build_tracer_provider(
     # ParentBased: a request that arrives with a sampled `traceparent` stays sampled, so
     # a trace that started upstream is not cut in half here.
     sampler = ParentBased(TraceIdRatioBased(observability.otel_traces_sampler_arg))
-    return TracerProvider(resource=build_resource(settings, observability), sampler=sampler)
+    # shutdown_on_exit=False: the lifespan flushes and shuts it down, not an atexit hook
+    # (a worker killed with os._exit, as Gunicorn does, never runs atexit).
+    return TracerProvider(
+        resource=build_resource(settings, observability),
+        sampler=sampler,
+        shutdown_on_exit=False,
+    )
 
 
 def scrub_attributes(attributes: Mapping[str, AttributeValue]) -> dict[str, AttributeValue]:
