@@ -24,7 +24,7 @@ from app.health.router import router as health_router
 from app.health.state import HealthState
 from app.metrics.prometheus import AppMetrics, install_metrics, metrics_endpoint
 from app.telemetry.config import ObservabilitySettings, get_observability_settings
-from app.telemetry.errors import init_sentry, tag_request_id
+from app.telemetry.errors import init_sentry, report_logged_error, tag_request_id
 from app.telemetry.logging import install_log_correlation
 from app.telemetry.middleware import RequestContextMiddleware
 from app.telemetry.tracing import (
@@ -41,8 +41,8 @@ def install(app: FastAPI, settings: Settings) -> None:
     observability = get_observability_settings()
     app.state.observability_settings = observability
     app.state.health = HealthState()
-    install_log_correlation()
     sentry = init_sentry(settings, observability)
+    install_log_correlation(on_error=report_logged_error if sentry else None)
     app.include_router(health_router)
 
     if observability.metrics_enabled:

@@ -1,5 +1,8 @@
 """Sentry error tracking, on only when `SENTRY_DSN` is set.
 
+Unhandled errors reach Sentry twice over, deduplicated: through the SDK's ASGI
+integration when they escape the app, and through the log record step 01 writes when
+its innermost middleware turns them into the problem+json 500 (see `report_logged_error`).
 `before_send` runs on every event in this process before it is sent: secrets and tokens
 are replaced by "[Filtered]" wherever they appear (headers, cookies, body, extra data,
 breadcrumbs), whatever Sentry's own defaults do. Every event carries the request id as a
@@ -9,7 +12,7 @@ in those lines, to its trace.
 
 import re
 from collections.abc import Mapping
-from typing import cast
+from typing import TYPE_CHECKING, cast
 
 import sentry_sdk
 from sentry_sdk.integrations.fastapi import FastApiIntegration
@@ -19,6 +22,9 @@ from sentry_sdk.types import Event, Hint
 from app.core.config import Settings
 from app.telemetry.config import ObservabilitySettings
 from app.telemetry.context import current_request_id
+
+if TYPE_CHECKING:
+    from loguru import Record
 
 FILTERED = "[Filtered]"
 
@@ -60,6 +66,14 @@ def scrub_event(event: Event, hint: Hint) -> Event | None:
     if request_id is not None:
         scrubbed.setdefault("tags", {})["request_id"] = request_id
     return scrubbed
+
+
+def report_logged_error(record: "Record") -> None:
+    """A log record with an exception becomes a Sentry event (one per exception object:
+    Sentry's dedupe drops the same exception reported again by its ASGI middleware)."""
+    exception = record["exception"]
+    if exception is not None and exception.type is not None and exception.value is not None:
+        sentry_sdk.capture_exception((exception.type, exception.value, exception.traceback))
 
 
 def tag_request_id(request_id: str) -> None:

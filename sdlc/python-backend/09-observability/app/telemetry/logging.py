@@ -4,6 +4,8 @@
 before formatting. Outside a request the fields hold "-" so formats never break.
 """
 
+import logging
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from loguru import logger
@@ -15,6 +17,7 @@ if TYPE_CHECKING:
     from loguru import Record
 
 NO_VALUE = "-"
+ERROR_LEVEL = logging.ERROR  # Loguru's ERROR has the stdlib's number, 40
 
 
 def correlate(record: "Record") -> None:
@@ -29,6 +32,20 @@ def correlate(record: "Record") -> None:
         extra["span_id"] = trace.format_span_id(context.span_id) if valid else NO_VALUE
 
 
-def install_log_correlation() -> None:
-    """Process-wide (Loguru has one core); calling it again changes nothing."""
-    logger.configure(patcher=correlate)
+def install_log_correlation(on_error: Callable[["Record"], None] | None = None) -> None:
+    """Process-wide (Loguru has one core, and `logger.remove()` keeps patchers).
+
+    `on_error` sees every record logged with an exception at ERROR or above - the
+    problem+json 500 of step 01 logs the unhandled exception that way, and Sentry gets
+    it from here (see `app.telemetry.errors.report_logged_error`).
+    """
+    if on_error is None:
+        logger.configure(patcher=correlate)
+        return
+
+    def correlate_and_report(record: "Record") -> None:
+        correlate(record)
+        if record["exception"] is not None and record["level"].no >= ERROR_LEVEL:
+            on_error(record)
+
+    logger.configure(patcher=correlate_and_report)
