@@ -1,0 +1,1 @@
+"""`/api/v2`: resources whose representation changed incompatibly since v1 (step 06)."""
