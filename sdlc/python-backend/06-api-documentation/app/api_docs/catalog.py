@@ -61,6 +61,7 @@ TAGS: Final = {
     "users": "The signed-in user's profile; listing and managing users needs `admin`.",
     "products": "The product catalogue. Reading is public; writing needs `admin` or `editor`.",
     "suppliers": "Suppliers of products. Reading is public; writing needs `admin` or `editor`.",
+    "files": "Uploads (type checked by content), signed download links. Needs a signed-in user.",
     "health": "Probes for orchestrators and load balancers.",
 }
 
@@ -169,6 +170,22 @@ SCHEMA_FIELDS: Final[dict[str, Doc]] = {
         "Sign in to continue.",
     ),
     "LivenessResponse.status": doc("Always `ok` while the process serves requests.", "ok"),
+    # files (step 05)
+    "FileRead.owner_id": doc("The user who uploaded the file.", UUID_EXAMPLE),
+    "FileRead.purpose": doc("What the file is for: `image` or `document`.", "image"),
+    "FileRead.name": doc("The uploaded file name, sanitised; for display only.", "receipt.png"),
+    "FileRead.content_type": doc("The media type detected from the content.", "image/png"),
+    "FileRead.size": doc("Size in bytes.", 48213),
+    "FileRead.sha256": doc("SHA-256 of the stored bytes (hex), once verified.", "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"),
+    "FileRead.status": doc("Processing state of the upload.", "ready"),
+    "FileRead.width": doc("Image width in pixels; `null` for documents.", 1024),
+    "FileRead.height": doc("Image height in pixels; `null` for documents.", 768),
+    "FileRead.thumbnails": doc("Widths of the thumbnails that exist.", [256]),
+    "FilePage.limit": doc("Records per page (1-100).", 20),
+    "FilePage.offset": doc("Records skipped before this page.", 0),
+    "DownloadLink.url": doc("Short-lived URL that downloads the file.", "https://api.example.com/api/v1/files/content/ab/cd.png?expires=1767225600&signature=3q2-7w"),
+    "DownloadLink.expires_at": doc("When the URL stops working (UTC).", TIMESTAMP),
+    "UploadFileBody.file": doc("The file (multipart field `file`).", "<binary>"),
     # errors (step 01)
     "Problem.type": doc("A URI for the problem type; `about:blank`: see `status`.", "about:blank"),
     "Problem.title": doc("The HTTP status phrase.", "Not Found"),
@@ -207,6 +224,10 @@ SCHEMAS: Final[dict[str, str]] = {
     "MeUpdated": "The updated profile, and new tokens after a password change.",
     "Problem": "RFC 9457 Problem Details: the body of every error response.",
     "FieldError": "One invalid input.",
+    "FileRead": "A stored file's metadata (never its bytes).",
+    "FilePage": "A page of files, newest first.",
+    "DownloadLink": "A signed, expiring download URL.",
+    "UploadFileBody": "`multipart/form-data` with one file.",
 }
 
 # Query, path and header parameters, by name. Filters of generated modules follow the
@@ -221,6 +242,14 @@ PARAMETERS: Final[dict[str, Doc]] = {
     "q": doc("Text to search for.", "ana"),
     "role": doc("Only users holding this role.", "editor"),
     "email": doc("Only the user with this e-mail address.", "ana@example.com"),
+    "limit": doc("Records per page, 1-100.", 20),
+    "offset": doc("Records to skip.", 0),
+    "file_id": doc("The file's id.", UUID_EXAMPLE),
+    "key": doc("Storage key from a signed URL.", "ab/cd.png"),
+    "expires": doc("Expiry of the signed URL (Unix time).", 1767225600),
+    "signature": doc("Signature of the signed URL.", "3q2-7w"),
+    "thumbnail": doc("Width of the thumbnail to link to, instead of the original.", 256),
+    "purpose": doc("What the upload is for; decides the allowed types and size.", "image"),
 }
 
 # Errors a route raises that its signature does not show (by route function name).
@@ -231,6 +260,8 @@ EXTRA_ERRORS: Final[dict[str, tuple[int, ...]]] = {
     "login": (401, 429),
     "refresh": (401, 429),
     "logout": (401,),
+    "upload_file": (413, 415),
+    "signed_content": (403,),
 }
 
 ERROR_EXAMPLES: Final[dict[int, dict[str, Any]]] = {
