@@ -176,7 +176,10 @@ SCHEMA_FIELDS: Final[dict[str, Doc]] = {
     "FileRead.name": doc("The uploaded file name, sanitised; for display only.", "receipt.png"),
     "FileRead.content_type": doc("The media type detected from the content.", "image/png"),
     "FileRead.size": doc("Size in bytes.", 48213),
-    "FileRead.sha256": doc("SHA-256 of the stored bytes (hex), once verified.", "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"),
+    "FileRead.sha256": doc(
+        "SHA-256 of the stored bytes (hex), once verified.",
+        "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08",
+    ),
     "FileRead.status": doc("Processing state of the upload.", "ready"),
     "FileRead.width": doc("Image width in pixels; `null` for documents.", 1024),
     "FileRead.height": doc("Image height in pixels; `null` for documents.", 768),
