@@ -186,7 +186,10 @@ SCHEMA_FIELDS: Final[dict[str, Doc]] = {
     "FileRead.thumbnails": doc("Widths of the thumbnails that exist.", [256]),
     "FilePage.limit": doc("Records per page (1-100).", 20),
     "FilePage.offset": doc("Records skipped before this page.", 0),
-    "DownloadLink.url": doc("Short-lived URL that downloads the file.", "https://api.example.com/api/v1/files/content/ab/cd.png?expires=1767225600&signature=3q2-7w"),
+    "DownloadLink.url": doc(
+        "Short-lived URL that downloads the file.",
+        "https://api.example.com/api/v1/files/content/ab/cd.png?expires=1767225600&signature=3q2-7w",
+    ),
     "DownloadLink.expires_at": doc("When the URL stops working (UTC).", TIMESTAMP),
     "UploadFileBody.file": doc("The file (multipart field `file`).", "<binary>"),
     # errors (step 01)
