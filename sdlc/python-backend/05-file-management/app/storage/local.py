@@ -9,6 +9,7 @@ so a reader never sees half a file and an interrupted upload leaves only an
 import hashlib
 import os
 import re
+import stat
 import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
@@ -24,8 +25,19 @@ INCOMING = ".incoming"
 _KEY = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*(?:/[A-Za-z0-9][A-Za-z0-9._-]*)*$")
 
 
-def _mtime(path: Path) -> datetime:
-    return datetime.fromtimestamp(path.stat().st_mtime, tz=UTC)
+def _file_stat(path: Path) -> os.stat_result | None:
+    """`path`'s stat when it is a regular file, else None: while a listing runs, uploads
+    are renamed out of `.incoming/` and objects deleted, so a file seen a moment ago may
+    be gone (one stat, no is_file-then-stat race)."""
+    try:
+        result = path.stat()
+    except FileNotFoundError:
+        return None
+    return result if stat.S_ISREG(result.st_mode) else None
+
+
+def _mtime(result: os.stat_result) -> datetime:
+    return datetime.fromtimestamp(result.st_mtime, tz=UTC)
 
 
 class LocalStorage(ObjectStorage):
@@ -81,9 +93,10 @@ class LocalStorage(ObjectStorage):
             return found
         for path in self.root.rglob("*"):
             key = path.relative_to(self.root).as_posix()
-            if key.startswith(INCOMING) or not key.startswith(prefix) or not path.is_file():
+            if key.startswith(INCOMING) or not key.startswith(prefix):
                 continue
-            found.append(ObjectInfo(key, path.stat().st_size, _mtime(path)))
+            if (result := _file_stat(path)) is not None:
+                found.append(ObjectInfo(key, result.st_size, _mtime(result)))
         return sorted(found, key=lambda info: info.key)
 
     async def list_objects(self, prefix: str) -> AsyncIterator[ObjectInfo]:
@@ -94,11 +107,11 @@ class LocalStorage(ObjectStorage):
         incoming = self.root / INCOMING
         if not incoming.is_dir():
             return []
-        return [
-            IncompleteUpload(path.name, path.name, _mtime(path))
-            for path in sorted(incoming.iterdir())
-            if path.is_file()
-        ]
+        found: list[IncompleteUpload] = []
+        for path in sorted(incoming.iterdir()):
+            if (result := _file_stat(path)) is not None:
+                found.append(IncompleteUpload(path.name, path.name, _mtime(result)))
+        return found
 
     async def incomplete_uploads(self, prefix: str) -> list[IncompleteUpload]:
         return await to_thread.run_sync(self._incomplete)
