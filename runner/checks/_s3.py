@@ -8,6 +8,7 @@ endpoint they chose) and ``S3_BUCKET``, a name no other check uses; the check cr
 
 from __future__ import annotations
 
+import logging
 import uuid
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
@@ -120,6 +121,9 @@ def _embedded(env: Mapping[str, str]) -> S3Provider | str | None:
     except ImportError:
         return None
     port = free_port()
+    # werkzeug logs every request to stderr unless its logger has a level: that would put
+    # each check's S3 traffic into wf's own output.
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
     try:
         server.start()

@@ -295,12 +295,15 @@ def test_embedded_redis_when_nothing_listens(make_job, options, monkeypatch):
 @pytest.mark.skipif(
     not _installed("moto"), reason="moto not installed: pip install -e '.[services]'"
 )
-def test_embedded_moto_when_nothing_listens(make_job, options, monkeypatch):
+def test_embedded_moto_when_nothing_listens(make_job, options, monkeypatch, capfd, caplog):
     monkeypatch.setattr(_s3, "DEFAULT_URL", f"http://127.0.0.1:{free_port()}")
     command = 'curl -sf -X PUT "$S3_ENDPOINT_URL/$S3_BUCKET" && curl -sf "$S3_ENDPOINT_URL/"'
     [result] = run_checks([make_job(command, needs=("s3",))], options)
     assert result.status == "passed", result.reason + result.output
     assert "wf-" in result.output
+    # The server's request log stays out of wf's output (werkzeug logs each request).
+    assert "HTTP/1.1" not in capfd.readouterr().err
+    assert not [r for r in caplog.records if r.name == "werkzeug"]
 
 
 @pytest.mark.skipif(
