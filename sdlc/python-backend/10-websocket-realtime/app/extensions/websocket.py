@@ -22,6 +22,7 @@ from app.websocket.presence import MessageLog, PresenceStore
 from app.websocket.protocol import CloseCode
 from app.websocket.router import demo_router, router
 from app.websocket.service import RealtimeService
+from app.websocket.sessions import SessionWatch
 from app.websocket.shutdown import ShutdownHook
 
 ORDER = 30
@@ -67,6 +68,10 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         asyncio.create_task(hub.run_relay(), name="ws-relay"),
         asyncio.create_task(
             hub.run_presence_refresh(config.ws_presence_ttl_seconds / 3), name="ws-presence"
+        ),
+        asyncio.create_task(
+            SessionWatch(hub, app.state.database).run(config.ws_session_check_seconds),
+            name="ws-sessions",
         ),
     ]
     try:

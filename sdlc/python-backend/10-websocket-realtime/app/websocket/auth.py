@@ -4,7 +4,8 @@ The token is read from the `token` query parameter (what browsers can send most 
 or from a subprotocol `bearer.<jwt>` (which, unlike the URL, does not end up in access
 logs). It is decoded by step 04's `TokenCodec` - the same checks as every HTTP request -
 and the user is loaded, so a revoked (logout-all, password change) or disabled account is
-refused exactly like on the HTTP API.
+refused exactly like on the HTTP API - and so is a token whose own session (its `sid`)
+was logged out (`app.websocket.sessions`).
 """
 
 import uuid
@@ -17,6 +18,7 @@ from app.auth.tokens import TokenCodec, TokenType
 from app.core.database import Database
 from app.domain.models.user import User
 from app.websocket.protocol import SUBPROTOCOL, TOKEN_SUBPROTOCOL_PREFIX, Member
+from app.websocket.sessions import SessionKey, live_sessions
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,6 +27,7 @@ class Principal:
     name: str
     roles: frozenset[str]
     expires_at: datetime  # of the access token; the connection ends then (4001)
+    session: SessionKey  # re-checked while the connection lives (1008 "session revoked")
 
     @property
     def member(self) -> Member:
@@ -65,13 +68,15 @@ async def authenticate(token: str | None, codec: TokenCodec, database: Database)
     if not token:
         raise InvalidTokenError("Missing access token")
     claims = codec.decode(token, TokenType.ACCESS)
+    key = SessionKey(user_id=claims.user_id, version=claims.version, session_id=claims.family_id)
     async with database.session() as session:
         user = await session.get(User, claims.user_id)
-        if user is None or user.token_version != claims.version or not user.is_active:
+        if user is None or not await live_sessions(session, [key]):
             raise InvalidTokenError("Token has been revoked")
         return Principal(
             user_id=user.id,
             name=display_name(user),
             roles=frozenset(user.roles),
             expires_at=claims.expires_at,
+            session=key,
         )

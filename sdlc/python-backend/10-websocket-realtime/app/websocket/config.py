@@ -38,6 +38,9 @@ class WebSocketSettings(BaseSettings):
     # Redis Pub/Sub channels are global to a server, not per database: the prefix (and
     # the database number, added automatically) keeps deployments apart.
     ws_channel_prefix: str = Field(default="ws", pattern=r"^[A-Za-z0-9_.-]{1,32}$")
+    # How often every open socket's session is checked again (logout, logout-all,
+    # password change, deactivation end it: 1008 "session revoked" within this time).
+    ws_session_check_seconds: float = Field(default=5.0, gt=0, le=300)
     # Close sockets with 1001 on SIGTERM/SIGINT before the server's own shutdown.
     ws_shutdown_timeout_seconds: float = Field(default=5.0, gt=0)
     # The demo page (`/ws/demo`) - development and testing only unless set explicitly.

@@ -57,6 +57,9 @@ class ConnectionManager:
     def connections(self) -> int:
         return len(self._connections)
 
+    def all(self) -> list[Connection]:
+        return list(self._connections.values())
+
     def add(self, connection: Connection) -> None:
         self._connections[connection.id] = connection
         self._empty.clear()

@@ -43,8 +43,18 @@ def redis_url() -> str:
     return os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
 
 
-def access_token(user_id: uuid.UUID, *, version: int = 0, ttl: float = 600) -> str:
-    """An access token as step 04 issues it (same claims, same key), with any lifetime."""
+def access_token(
+    user_id: uuid.UUID,
+    *,
+    version: int = 0,
+    ttl: float = 600,
+    session_id: uuid.UUID | None = None,
+) -> str:
+    """An access token as step 04 issues it (same claims, same key), with any lifetime.
+
+    Its `sid` names a session (refresh-token family); without `session_id` a random one,
+    which no database row backs: such a token is refused like a logged-out session's.
+    """
     config = auth_settings()
     now = datetime.now(UTC)
     claims = {
@@ -57,15 +67,42 @@ def access_token(user_id: uuid.UUID, *, version: int = 0, ttl: float = 600) -> s
         "nbf": now,
         "exp": now + timedelta(seconds=ttl),
         "ver": version,
-        "sid": str(uuid.uuid4()),
+        "sid": str(session_id or uuid.uuid4()),
     }
     return jwt.encode(claims, TEST_SECRET, algorithm=config.jwt_algorithm)
 
 
-class AppServer:
-    """`python -m app` in a subprocess; `stop()` sends SIGTERM and returns the exit code."""
+def session_of(token: str) -> uuid.UUID:
+    """The session (`sid`) a token belongs to (read, not verified: the test made it)."""
+    return uuid.UUID(jwt.decode(token, options={"verify_signature": False})["sid"])
 
-    def __init__(self, database_url: str, env: dict[str, str], *, port: int | None = None) -> None:
+
+START_SECONDS = 120  # a loaded CI machine starts a Python app slowly; a hung one fails
+BIND_ATTEMPTS = 5
+
+
+class AppServer:
+    """`python -m app` in a subprocess; `stop()` sends SIGTERM and returns the exit code.
+
+    A free port is only free until someone binds it: between `free_port()` and the
+    server's bind, another process on the machine may take it. Then the server exits
+    with "address already in use" and `start()` tries a new port (unless the test fixed
+    the port); and it never reports ready until *its own* process listens on the port,
+    so a test never talks to someone else's server that answered on that port.
+    """
+
+    def __init__(
+        self,
+        database_url: str,
+        env: dict[str, str],
+        *,
+        port: int | None = None,
+        python: Path | str = sys.executable,
+        cwd: Path = PROJECT_ROOT,
+    ) -> None:
+        self.python = python  # another venv's interpreter: an installed app (test_wheel)
+        self.cwd = cwd
+        self.fixed_port = port is not None
         self.port = port or free_port()
         self.env = {
             **os.environ,
@@ -93,22 +130,37 @@ class AppServer:
         return f"ws://127.0.0.1:{self.port}/ws/v1"
 
     async def start(self) -> "AppServer":
+        for _ in range(BIND_ATTEMPTS):
+            logged = len(self.output())
+            if await self._start_once():
+                return self
+            if self.fixed_port or "address already in use" not in self.output()[logged:]:
+                break
+            self.port = free_port()  # someone took the port meanwhile: another one
+            self.env["PORT"] = str(self.port)
+        assert self.process is not None
+        raise RuntimeError(f"server exited with {self.process.returncode}:\n{self.output()}")
+
+    async def _start_once(self) -> bool:
+        """True once this process serves /health/live; False when it exited."""
         with self.log.open("ab") as log:
             self.process = await asyncio.create_subprocess_exec(
-                sys.executable, "-m", "app", cwd=PROJECT_ROOT, env=self.env, stdout=log, stderr=log
+                self.python, "-m", "app", cwd=self.cwd, env=self.env, stdout=log, stderr=log
             )
-        deadline = time.monotonic() + 90
+        deadline = time.monotonic() + START_SECONDS
         async with httpx.AsyncClient() as client:
             while time.monotonic() < deadline:
                 if self.process.returncode is not None:
-                    raise RuntimeError(
-                        f"server exited with {self.process.returncode}:\n{self.output()}"
-                    )
-                with contextlib.suppress(httpx.HTTPError):
-                    if (await client.get(f"{self.http}/health/live", timeout=2)).status_code == 200:
-                        return self
+                    return False
+                if self.port in local_ports(self.process.pid):  # ours, not a stranger's
+                    with contextlib.suppress(httpx.HTTPError):
+                        live = await client.get(f"{self.http}/health/live", timeout=5)
+                        if live.status_code == 200:
+                            return True
                 await asyncio.sleep(0.1)
-        raise RuntimeError(f"server did not start:\n{self.output()}")
+        self.process.kill()
+        await self.process.wait()
+        raise RuntimeError(f"server did not start in {START_SECONDS} s:\n{self.output()}")
 
     def output(self) -> str:
         return self.log.read_text(errors="replace") if self.log.exists() else ""
@@ -153,7 +205,7 @@ class WsClient:
     async def open(cls, url: str, token: str | None, **options: Any) -> "WsClient":
         answer_pings = options.pop("answer_pings", True)
         target = f"{url}?token={token}" if token else url
-        connection = await connect(target, open_timeout=10, **options)
+        connection = await connect(target, open_timeout=20, **options)
         client = cls(connection, answer_pings=answer_pings)
         client.welcome = await client.expect("welcome")
         return client
@@ -225,10 +277,10 @@ async def refused(
 ) -> tuple[int | None, str | None, list[str]]:
     """Connect and read until the server closes: (code, reason, frames received)."""
     target = f"{url}?token={token}" if token else url
-    async with connect(target, open_timeout=10, **options) as connection:
+    async with connect(target, open_timeout=20, **options) as connection:
         frames = []
         with contextlib.suppress(ConnectionClosed):
-            async with asyncio.timeout(10):
+            async with asyncio.timeout(20):
                 async for raw in connection:
                     frames.append(str(raw))
         return connection.close_code, connection.close_reason, frames

@@ -13,10 +13,13 @@ from app.websocket.config import WebSocketSettings
 from app.websocket.connection import Connection, TokenBucket
 from app.websocket.protocol import CloseCode, Join, SendMessage, Typing, client_frame
 from app.websocket.rooms import can_join
+from app.websocket.sessions import SessionKey
 
 
 def principal(*roles: str) -> Principal:
-    return Principal(uuid.uuid4(), "ann", frozenset(roles or ["user"]), datetime.now(UTC))
+    user_id = uuid.uuid4()
+    session = SessionKey(user_id=user_id, version=0, session_id=uuid.uuid4())
+    return Principal(user_id, "ann", frozenset(roles or ["user"]), datetime.now(UTC), session)
 
 
 class SilentSocket:
