@@ -19,11 +19,18 @@ STATIC = "app/websocket/static"
 DEMO_FILES = ("demo.html", "demo.js", "demo.css", "realtime-client.js")
 
 
+def outside_env() -> dict[str, str]:
+    """This environment without what points Python at the source tree or this venv."""
+    env = {**os.environ, "UV_PYTHON_DOWNLOADS": "never"}
+    for name in ("PYTHONPATH", "VIRTUAL_ENV"):  # the new venv is named explicitly
+        env.pop(name, None)
+    return env
+
+
 def uv(*args: str | Path, cwd: Path = PROJECT_ROOT) -> None:
     executable = shutil.which("uv")
     assert executable, "uv not found (a dev dependency of the project)"
-    env = {**os.environ, "UV_PYTHON_DOWNLOADS": "never"}
-    env.pop("VIRTUAL_ENV", None)  # the new venv is named explicitly
+    env = outside_env()
     command = [executable, *map(str, args)]
     subprocess.run(command, cwd=cwd, env=env, check=True)  # noqa: S603 - fixed arguments
 
@@ -58,6 +65,7 @@ def installed(wheel: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     where = subprocess.run(  # noqa: S603 - fixed arguments
         [python, "-c", "import app.websocket.router as r; print(r.__file__)"],
         cwd=scratch,
+        env=outside_env(),  # what the server below gets: a PYTHONPATH would win
         capture_output=True,
         text=True,
         check=True,
@@ -87,6 +95,7 @@ async def test_the_installed_app_serves_them(
     url = database_url.render_as_string(hide_password=False)
     # An empty working directory: no `app/` next to it to import by accident.
     server = AppServer(url, server_env, python=installed, cwd=tmp_path)
+    server.env = {k: v for k, v in server.env.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")}
     await server.start()
     try:
         async with httpx.AsyncClient(base_url=server.http, timeout=30) as http:
