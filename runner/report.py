@@ -218,11 +218,14 @@ def check_line(result: CheckResult, root: Path) -> str:
 
 
 def check_failures(results: list[CheckResult], root: Path) -> Iterable[str]:
-    """Details of every check that did not pass: location, reason, output tail."""
+    """Details of every check that did not pass: location, reason, output tail; and the
+    warnings of every check (what its cleanup left behind)."""
     for result in results:
+        where = f"{result.spec.source.label(root)}: {printable(result.spec.title)}"
+        yield from (f"{where}: warning: {warning}" for warning in result.warnings)
         if result.status == "passed":
             continue
-        yield f"{result.spec.source.label(root)}: {printable(result.spec.title)}: {result.status}"
+        yield f"{where}: {result.status}"
         if result.reason:
             yield f"    {result.reason}"
         if result.status != "skipped" and result.output.strip():

@@ -112,11 +112,13 @@ class Deriver:
             command = f"{{\n{command.rstrip()}\n}} > {shlex.quote(str(stdout))}"
         env = self._environment(venv, workspace, folder / "tmp")
         try:
-            with self._services.lease(job.needs) as service_env:
-                env.update(service_env)
+            with self._services.lease(job.needs) as lease:
+                env.update(lease.env)
                 outcome = run_command(
                     command, workspace, env, job.timeout, folder / "output.log", self._groups
                 )
+            if lease.problems:  # a derivation has no warnings to carry: refuse its bytes
+                raise ServiceError("; ".join(lease.problems))
         except ServiceError as exc:
             return Derived(None, str(exc))
         except (OSError, ValueError, Interrupted) as exc:

@@ -30,6 +30,7 @@ from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit
 
 from runner.checks._service_base import (
     INSTALL_HINT,
+    CleanupError,
     ServiceError,
     Unavailable,
     first_line,
@@ -46,6 +47,26 @@ LOCAL_PORT = 5432  # where a local server is looked for
 _SCHEMES = ("postgres", "postgresql")
 _CONNECT_TIMEOUT = 10.0
 _CREATE_ATTEMPTS = 20
+# Dropping a check's database waits for its sessions to end (FORCE signals them; the
+# server gives them 5 s) and, on PostgreSQL <= 16, for a checkpoint and for every backend
+# to close its files: on a loaded machine (CI: load 10-18 on 2 cores) that takes tens of
+# seconds of wall time. A slow drop is not a failed one, hence a socket timeout far above
+# what a drop needs, and retries with backoff (0.5, 1, 2, 4 s) for what passes.
+_DROP_TIMEOUT = 120.0
+_DROP_ATTEMPTS = 5
+_DROP_BACKOFF = 0.5
+_TRANSIENT_STATES = frozenset(
+    {
+        "55006",  # object_in_use: sessions still ending
+        "55P03",  # lock_not_available
+        "40P01",  # deadlock_detected
+        "57014",  # query_canceled (statement_timeout)
+        "57P03",  # cannot_connect_now: starting up / recovering
+        "53300",  # too_many_connections
+        "53000",  # insufficient_resources
+        "53200",  # out_of_memory
+    }
+)
 
 
 @dataclass(frozen=True)
@@ -203,7 +224,7 @@ def sweep_orphans(target: PgTarget) -> list[str]:
         if creator.alive():
             continue
         with contextlib.suppress(ServiceError):
-            drop_database(target, name)
+            drop_database(target, name, attempts=1)  # a later run tries again
             dropped.append(name)
     return dropped
 
@@ -219,14 +240,36 @@ class PostgresProvider:
         self.target = target
         self.description = f"PostgreSQL at {target.where} ({origin})"
         self._stop = stop
+        self.leaked: list[str] = []  # databases whose drop failed (each one also a warning)
 
     @contextmanager
     def lease(self) -> Iterator[dict[str, str]]:
+        """A fresh database; dropped after, a drop that fails raises CleanupError."""
         name = create_database(self.target)
         try:
             yield self.target.env(name)
-        finally:
+        except BaseException:
+            self._drop(name)  # the body's error is what the caller must see
+            raise
+        problem = self._drop(name)
+        if problem:
+            raise CleanupError(problem)
+
+    def _drop(self, name: str) -> str:
+        """Drop ``name``; "" when done, else what was left behind and how it goes away."""
+        try:
             drop_database(self.target, name)
+        except ServiceError as exc:
+            self.leaked.append(name)
+            later = (
+                "a later wf run on this machine drops it once this run has ended, or drop it"
+                if this_process() is not None
+                else "drop it"
+            )
+            return f"database {name} left on {self.target.where}: {exc}; {later} by hand: " + (
+                f'DROP DATABASE "{name}" WITH (FORCE)'
+            )
+        return ""
 
     def close(self) -> None:
         if self._stop is not None:
@@ -307,14 +350,17 @@ def _provider(
     return PostgresProvider(target, origin, stop)
 
 
-def connect(target: PgTarget, database: str | None = None) -> pg8000.native.Connection:
+def connect(
+    target: PgTarget, database: str | None = None, timeout: float = _CONNECT_TIMEOUT
+) -> pg8000.native.Connection:
+    """A connection whose every socket operation (connect, each reply) waits ``timeout``."""
     import pg8000.native  # imported lazily: keeps `wf --help` fast
 
     kwargs: dict[str, Any] = {
         "user": target.user,
         "password": target.password,
         "database": database or target.database,
-        "timeout": _CONNECT_TIMEOUT,
+        "timeout": timeout,
         "ssl_context": _ssl_context(target.sslmode),
         "application_name": "wf-checks",
     }
@@ -412,14 +458,39 @@ def _sign(conn: pg8000.native.Connection, name: str) -> None:
         conn.run(f"COMMENT ON DATABASE \"{name}\" IS '{me.comment()}'")
 
 
-def drop_database(target: PgTarget, name: str) -> None:
-    """DROP DATABASE … WITH (FORCE); older servers: end its sessions, then drop."""
+def drop_database(target: PgTarget, name: str, attempts: int = _DROP_ATTEMPTS) -> None:
+    """DROP DATABASE … WITH (FORCE); older servers: end its sessions, then drop.
+
+    Retried with backoff while the server is busy, slow or briefly unreachable (see
+    ``_transient``); a problem that no retry fixes (no permission) raises at once.
+    """
+    problem = ""
+    for attempt in range(attempts):
+        if attempt:
+            time.sleep(_DROP_BACKOFF * 2 ** (attempt - 1))
+        try:
+            _try_drop(target, name)
+            return
+        except _Retry as retry:
+            problem = retry.problem
+    raise ServiceError(f"cannot drop database {name} ({attempts} attempts): {problem}")
+
+
+class _Retry(Exception):
+    """A drop that failed for a reason a later attempt may not meet."""
+
+    def __init__(self, problem: str) -> None:
+        super().__init__(problem)
+        self.problem = problem
+
+
+def _try_drop(target: PgTarget, name: str) -> None:
     import pg8000.exceptions
 
     try:
-        conn = connect(target)
+        conn = connect(target, timeout=_DROP_TIMEOUT)
     except (OSError, pg8000.exceptions.Error) as exc:
-        raise ServiceError(f"cannot drop database {name}: {describe_error(exc)}") from exc
+        raise _Retry(describe_error(exc)) from exc
     try:
         try:
             conn.run(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
@@ -432,9 +503,18 @@ def drop_database(target: PgTarget, name: str) -> None:
             )
             conn.run(f'DROP DATABASE IF EXISTS "{name}"')
     except (OSError, pg8000.exceptions.Error) as exc:
+        if _transient(exc):
+            raise _Retry(describe_error(exc)) from exc
         raise ServiceError(f"cannot drop database {name}: {describe_error(exc)}") from exc
     finally:
         _close(conn)
+
+
+def _transient(exc: BaseException) -> bool:
+    """Whether a later attempt may succeed: no answer in time, a lost connection, or a
+    server-side state that passes (sessions still ending, too many connections, locks)."""
+    state = _sqlstate(exc)
+    return not state or state in _TRANSIENT_STATES
 
 
 def _close(conn: pg8000.native.Connection) -> None:

@@ -27,6 +27,7 @@ from urllib.parse import quote, unquote, urlsplit
 
 from runner.checks._service_base import (
     INSTALL_HINT,
+    CleanupError,
     ServiceError,
     Unavailable,
     first_line,
@@ -190,7 +191,17 @@ class RedisProvider:
             try:
                 yield {"REDIS_URL": self.target.url(index)}
             finally:
-                flush(self.target, index)
+                problem = self._flush_after(index)
+            if problem:
+                raise CleanupError(problem)
+
+    def _flush_after(self, index: int) -> str:
+        """Flush the index a check used; "" when done, else what is left and until when."""
+        try:
+            flush(self.target, index)
+        except ServiceError as exc:
+            return f"{exc}; its keys stay until the index is flushed before its next use"
+        return ""
 
     @contextmanager
     def _reserve(self) -> Iterator[int]:

@@ -11,7 +11,7 @@ import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor, as_completed
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from runner.checks._cache import ResultCache, Stored, check_id, result_key, tree_digest
@@ -141,7 +141,8 @@ class _Reporter:
     def end(self, result: CheckResult) -> None:
         detail = "cached" if result.cached else f"{result.duration:.1f}s"
         reason = f": {result.reason}" if result.reason else ""
-        self(f"{_label(result.spec)} {result.status} ({detail}){reason}", result)
+        warnings = "".join(f"; warning: {warning}" for warning in result.warnings)
+        self(f"{_label(result.spec)} {result.status} ({detail}){reason}{warnings}", result)
 
 
 def _label(spec: CheckSpec) -> str:
@@ -372,12 +373,13 @@ class _CheckRunner:
             materialize(plan.job.files, workspace)
             workspace.mkdir(exist_ok=True)
             env = self._environment(plan, workspace, folder / "tmp")
-            with self._services.lease(spec.needs) as service_env:
-                env.update(service_env)
+            with self._services.lease(spec.needs) as lease:
+                env.update(lease.env)
                 outcome = run_command(
                     spec.command, workspace, env, spec.timeout, folder / "output.log", self._groups
                 )
-            return judge(spec, outcome, time.monotonic() - start)
+            result = judge(spec, outcome, time.monotonic() - start)
+            return replace(result, warnings=tuple(lease.problems))
         except ServiceError as exc:
             output = tail(outcome.output) if outcome else ""
             return CheckResult(spec, "error", time.monotonic() - start, output, str(exc))

@@ -17,6 +17,15 @@ class ServiceError(Exception):
     """A reachable service failed while preparing or cleaning up a check's share of it."""
 
 
+class CleanupError(ServiceError):
+    """A check's share could not be cleaned up after the check ran to its end.
+
+    The check's verdict stands (its command is over); the message names what is left
+    behind and how it goes away, and becomes a warning on the check's result. A provider
+    raises it only when the check's body ended normally.
+    """
+
+
 @dataclass(frozen=True)
 class Unavailable:
     """No server for this kind of service; ``reason`` says how to provide one."""

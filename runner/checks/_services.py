@@ -9,14 +9,23 @@ from __future__ import annotations
 import importlib
 import threading
 from collections.abc import Iterable, Iterator, Mapping
-from contextlib import ExitStack, contextmanager
+from contextlib import AbstractContextManager, ExitStack, contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
 
-from runner.checks._service_base import Provider, Unavailable
+from runner.checks._service_base import CleanupError, Provider, Unavailable
 from runner.checks._types import SERVICE_KINDS
 
 # imported on first need: a run without services loads none of them
 _BACKENDS = {kind: f"runner.checks._{kind}" for kind in SERVICE_KINDS}
+
+
+@dataclass
+class Lease:
+    """A check's services: its environment, and (after the lease ends) what cleanup left."""
+
+    env: dict[str, str] = field(default_factory=dict)
+    problems: list[str] = field(default_factory=list)  # CleanupError messages
 
 
 class Services:
@@ -42,16 +51,21 @@ class Services:
         return None
 
     @contextmanager
-    def lease(self, needs: Iterable[str]) -> Iterator[dict[str, str]]:
-        """Environment for a check needing ``needs`` (all available: see ``unavailable``)."""
-        env: dict[str, str] = {}
+    def lease(self, needs: Iterable[str]) -> Iterator[Lease]:
+        """The services of a check needing ``needs`` (all available: see ``unavailable``).
+
+        A failed cleanup after the body ended normally does not raise: it is recorded in
+        ``Lease.problems`` (the check's verdict stands). Setup failures raise ServiceError.
+        """
+        lease = Lease()
         with ExitStack() as stack:
             for kind in sorted(set(needs)):
                 provider = self.resolve(kind)
                 if isinstance(provider, Unavailable):
                     raise RuntimeError(f"{kind} is unavailable: {provider.reason}")
-                env.update(stack.enter_context(provider.lease()))
-            yield env
+                share = _noting_cleanup(provider.lease(), lease.problems)
+                lease.env.update(stack.enter_context(share))
+            yield lease
 
     def close(self) -> None:
         for found in self._found.values():
@@ -63,3 +77,23 @@ class Services:
 
     def __exit__(self, *_exc: object) -> None:
         self.close()
+
+
+@contextmanager
+def _noting_cleanup(
+    share: AbstractContextManager[dict[str, str]], problems: list[str]
+) -> Iterator[dict[str, str]]:
+    """Enter one provider's lease; a CleanupError after a normal end goes to ``problems``.
+
+    After a body that raised (e.g. an interrupt), the error propagates: it is never
+    swallowed along with the cleanup problem.
+    """
+    ended = False
+    try:
+        with share as env:
+            yield env
+            ended = True
+    except CleanupError as exc:
+        if not ended:
+            raise
+        problems.append(str(exc))

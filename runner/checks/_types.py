@@ -48,6 +48,9 @@ class CheckResult:
     output: str  # combined stdout+stderr, tail-limited
     reason: str = ""  # one actionable line when not passed
     cached: bool = False
+    # What went wrong after the check's command ended without changing its verdict,
+    # e.g. a database left on the server because its drop failed (one line each).
+    warnings: tuple[str, ...] = ()
 
     def ok(self, strict: bool) -> bool:
         """Passed; or skipped when not strict."""

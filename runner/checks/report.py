@@ -142,6 +142,7 @@ def github_annotations(
     """
     lines: list[str] = []
     for result in results:
+        lines.extend(_warning_annotation(result, warning, root) for warning in result.warnings)
         verdict = _verdict(result, strict)
         if verdict == "passed":
             continue
@@ -163,6 +164,19 @@ def github_annotations(
     return "\n".join(lines) + ("\n" if lines else "")
 
 
+def _warning_annotation(result: CheckResult, warning: str, root: Path | None) -> str:
+    spec = result.spec
+    props = ",".join(
+        f"{key}={escape_property(value)}"
+        for key, value in (
+            ("file", _file(result, root)),
+            ("line", str(spec.source.line)),
+            ("title", f"check {spec.title} (step {spec.step}): cleanup"),
+        )
+    )
+    return f"::warning {props}::{escape_data(_ANSI.sub('', warning))}"
+
+
 def results_json(
     results: Sequence[CheckResult], strict: bool, root: Path | None = None
 ) -> list[dict[str, Any]]:
@@ -180,6 +194,7 @@ def results_json(
             "cached": r.cached,
             "duration": round(r.duration, 3),
             "reason": r.reason,
+            "warnings": list(r.warnings),
             "output": r.output,
         }
         for r in results

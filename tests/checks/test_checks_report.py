@@ -129,3 +129,21 @@ def test_reports_name_files_relative_to_the_project_root_when_given(tmp_path, mo
         CheckSpec("x", "true", "01", Source(Path("/elsewhere/01_x.md"), 1)), "failed", 0, ""
     )
     assert results_json([outside], False, root=project)[0]["file"] == "/elsewhere/01_x.md"
+
+
+def test_cleanup_warnings_reach_every_report_of_a_passed_check(tmp_path):
+    import dataclasses
+
+    from runner.report import check_failures
+
+    leaked = 'database wf_1 left on 127.0.0.1:5432: timed out; DROP DATABASE "wf_1" WITH (FORCE)'
+    passed = dataclasses.replace(RESULTS[0], warnings=(leaked,))
+    [entry] = results_json([passed], strict=False)
+    assert (entry["status"], entry["warnings"]) == ("passed", [leaked])
+    [annotation] = github_annotations([passed], strict=False).splitlines()
+    assert annotation.startswith("::warning file=workflows/demo/01_x.md,line=10,")
+    assert "wf_1 left on 127.0.0.1%3A5432" not in annotation  # data: only %, CR, LF escaped
+    assert "wf_1 left on 127.0.0.1:5432" in annotation
+    lines = list(check_failures([passed], tmp_path))
+    assert len(lines) == 1
+    assert lines[0].endswith(f"compiles: warning: {leaked}")

@@ -15,7 +15,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 
 from runner.checks import _postgres, _redis, _s3, run_checks
-from runner.checks._service_base import free_port, redact
+from runner.checks._service_base import CleanupError, free_port, redact
+from runner.checks._services import Services
 
 CLOSED = "127.0.0.1:1"  # nothing listens on port 1
 
@@ -83,6 +84,94 @@ def test_database_is_dropped_even_when_the_check_fails_or_times_out(make_job, op
     used = set((tmp_path / "dbs").read_text().split())
     assert len(used) == 2
     assert used.isdisjoint(pg_databases())  # WITH (FORCE) also ends the session left open
+
+
+def slow_first_drops(monkeypatch, slow: int) -> list[float]:
+    """The first ``slow`` drop connections time out on their first reply (a server too
+    busy to answer in time), as a loaded machine does; returns every drop's timeout."""
+    real_connect = _postgres.connect
+    timeouts: list[float] = []
+
+    def connect(target, database=None, timeout=_postgres._CONNECT_TIMEOUT):
+        if timeout != _postgres._DROP_TIMEOUT:
+            return real_connect(target, database, timeout)
+        timeouts.append(timeout)
+        conn = real_connect(target, database, timeout)
+        if len(timeouts) <= slow:
+            conn._usock.settimeout(0.000001)  # the DROP's reply does not come in time
+        return conn
+
+    monkeypatch.setattr(_postgres, "connect", connect)
+    monkeypatch.setattr(_postgres, "_DROP_BACKOFF", 0.01)
+    return timeouts
+
+
+@pytest.mark.services
+def test_a_drop_that_times_out_is_retried_and_the_check_passes(make_job, options, monkeypatch):
+    timeouts = slow_first_drops(monkeypatch, slow=2)
+    command = 'echo "$PGDATABASE"; psql -c "create table t(x int)"'
+    [result] = run_checks([make_job(command, needs=("postgres",))], options)
+    assert result.status == "passed", result.reason + result.output
+    assert result.warnings == ()
+    assert len(timeouts) == 3  # two attempts timed out, the third dropped it
+    assert result.output.split()[0] not in pg_databases()
+
+
+@pytest.mark.services
+def test_a_drop_that_keeps_failing_leaves_the_verdict_and_names_the_database(
+    make_job, options, monkeypatch
+):
+    import pg8000.exceptions
+
+    real_connect = _postgres.connect
+    refused = []
+
+    def connect(target, database=None, timeout=_postgres._CONNECT_TIMEOUT):
+        if timeout == _postgres._DROP_TIMEOUT:  # the server stays full for every drop
+            refused.append(1)
+            raise pg8000.exceptions.DatabaseError({"C": "53300", "M": "too many clients"})
+        return real_connect(target, database, timeout)
+
+    monkeypatch.setattr(_postgres, "connect", connect)
+    monkeypatch.setattr(_postgres, "_DROP_BACKOFF", 0.01)
+    jobs = [
+        make_job('echo "$PGDATABASE"', name="passes", needs=("postgres",)),
+        make_job('echo "$PGDATABASE"; exit 1', name="fails", needs=("postgres",)),
+    ]
+    results = run_checks(jobs, options)
+    leaked = [r.output.split()[0] for r in results]
+    monkeypatch.undo()
+    try:
+        assert [r.status for r in results] == ["passed", "failed"]
+        assert len(refused) == 2 * _postgres._DROP_ATTEMPTS
+        for result, name in zip(results, leaked, strict=True):
+            [warning] = result.warnings
+            assert f"database {name} left on 127.0.0.1:5432" in warning
+            assert f"{_postgres._DROP_ATTEMPTS} attempts): too many clients" in warning
+            assert f'DROP DATABASE "{name}" WITH (FORCE)' in warning
+        assert set(leaked) <= pg_databases()  # reported above, not hidden
+    finally:
+        for name in leaked:
+            _postgres.drop_database(LOCAL_PG, name)
+
+
+def test_drop_retries_only_what_can_pass(monkeypatch):
+    import pg8000.exceptions
+
+    calls = []
+
+    def refused(_target, _name):
+        calls.append(1)
+        raise _postgres.ServiceError("cannot drop database x: permission denied (SQLSTATE 42501)")
+
+    monkeypatch.setattr(_postgres, "_try_drop", refused)
+    with pytest.raises(_postgres.ServiceError, match="permission denied"):
+        _postgres.drop_database(LOCAL_PG, "x")
+    assert calls == [1]  # no retry: waiting does not grant a permission
+    busy = pg8000.exceptions.DatabaseError({"C": "55006", "M": "in use"})
+    assert _postgres._transient(busy)
+    assert _postgres._transient(pg8000.exceptions.InterfaceError("network error"))
+    assert not _postgres._transient(pg8000.exceptions.DatabaseError({"C": "42501", "M": "no"}))
 
 
 @pytest.mark.services
@@ -386,3 +475,31 @@ def test_a_reused_pid_is_not_mistaken_for_the_creator():
     assert _postgres.Creator.parse(me.comment()) == me
     assert _postgres.Creator.parse("someone else's note") is None
     assert _postgres.Creator.parse(None) is None
+
+
+class _LeavesMess:
+    """A provider whose cleanup always fails (whatever the body did)."""
+
+    kind = "postgres"
+    description = "fake"
+
+    @contextmanager
+    def lease(self) -> Iterator[dict[str, str]]:
+        try:
+            yield {"X": "1"}
+        finally:
+            raise CleanupError("left something")
+
+    def close(self) -> None:
+        pass
+
+
+def test_cleanup_problem_is_noted_but_never_hides_the_body_error(tmp_path):
+    services = Services({}, tmp_path)
+    services._found["postgres"] = _LeavesMess()
+    with services.lease(["postgres"]) as lease:
+        assert lease.env == {"X": "1"}
+    assert lease.problems == ["left something"]
+    with pytest.raises(CleanupError) as raised, services.lease(["postgres"]):
+        raise KeyboardInterrupt
+    assert isinstance(raised.value.__context__, KeyboardInterrupt)  # not swallowed
