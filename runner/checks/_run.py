@@ -254,20 +254,22 @@ def _run_all(
     run_root = fresh_run_root()
     groups = ProcessGroups()
     results: list[CheckResult | None] = [None] * len(plans)
+    # SIGTERM/SIGHUP become an interrupt before the first check is submitted: a signal
+    # that arrives while a check already runs but the loop below has not begun yet must
+    # end that check too (and not kill wf by default, or wait for the check to finish).
     try:
         with (
+            _termination_as_interrupt(),
             Services(env, options.cache_dir) as services,
             ThreadPoolExecutor(max_workers=max(1, options.jobs)) as pool,
         ):
             runner = _CheckRunner(venvs, env, services, groups, run_root)
-            futures: dict[Future[CheckResult], int] = {
-                pool.submit(runner.run, plan, cache, report): index
-                for index, plan in enumerate(plans)
-            }
+            futures: dict[Future[CheckResult], int] = {}
             try:
-                with _termination_as_interrupt():
-                    for future in as_completed(futures):
-                        results[futures[future]] = future.result()
+                for index, plan in enumerate(plans):
+                    futures[pool.submit(runner.run, plan, cache, report)] = index
+                for future in as_completed(futures):
+                    results[futures[future]] = future.result()
             except BaseException:  # Ctrl-C, SIGTERM or a bug: no check may outlive the run
                 groups.kill_all()
                 for future in futures:
