@@ -47,12 +47,14 @@ LOCAL_PORT = 5432  # where a local server is looked for
 _SCHEMES = ("postgres", "postgresql")
 _CONNECT_TIMEOUT = 10.0
 _CREATE_ATTEMPTS = 20
-# Dropping a check's database waits for its sessions to end (FORCE signals them; the
-# server gives them 5 s) and, on PostgreSQL <= 16, for a checkpoint and for every backend
-# to close its files: on a loaded machine (CI: load 10-18 on 2 cores) that takes tens of
-# seconds of wall time. A slow drop is not a failed one, hence a socket timeout far above
-# what a drop needs, and retries with backoff (0.5, 1, 2, 4 s) for what passes.
-_DROP_TIMEOUT = 120.0
+# CREATE DATABASE copies the template (WAL-logged, then synced) and DROP DATABASE waits
+# for the check's sessions to end (FORCE signals them; the server gives them 5 s) and for
+# every backend to close the database's files: each takes 1-5 s of wall time at load 20
+# on 2 cores here, and tens of seconds when many checks write at once. A slow statement
+# is not a failed one, hence a reply timeout far above what they need (the 10 s of a
+# plain connection made drops fail), and retries with backoff (0.5, 1, 2, 4 s) for
+# what passes.
+_DDL_TIMEOUT = 120.0
 _DROP_ATTEMPTS = 5
 _DROP_BACKOFF = 0.5
 _TRANSIENT_STATES = frozenset(
@@ -432,7 +434,7 @@ def _try_create(target: PgTarget, name: str) -> bool:
     import pg8000.exceptions
 
     try:
-        conn = connect(target)
+        conn = connect(target, timeout=_DDL_TIMEOUT)
         try:
             conn.run(f'CREATE DATABASE "{name}"')
             _sign(conn, name)
@@ -443,8 +445,30 @@ def _try_create(target: PgTarget, name: str) -> bool:
             return False
         raise ServiceError(f"cannot create a database: {describe_error(exc)}") from exc
     except (OSError, pg8000.exceptions.Error) as exc:
+        # No reply in time or a lost connection: the server may still be creating it, and
+        # unsigned, so no sweep would ever drop it. Drop it once that statement is over.
+        _abandon(target, name)
         raise ServiceError(f"cannot create a database: {describe_error(exc)}") from exc
     return True
+
+
+def _abandon(target: PgTarget, name: str) -> None:
+    """Drop ``name`` after a CREATE whose reply never came, once no session runs it."""
+    import pg8000.exceptions
+
+    query = (
+        "SELECT count(*) FROM pg_stat_activity WHERE state = 'active' "
+        "AND pid <> pg_backend_pid() AND strpos(query, :name) > 0"
+    )
+    deadline = time.monotonic() + _DDL_TIMEOUT
+    with contextlib.suppress(OSError, pg8000.exceptions.Error, ServiceError):
+        conn = connect(target, timeout=_DDL_TIMEOUT)
+        try:
+            while conn.run(query, name=name)[0][0] and time.monotonic() < deadline:
+                time.sleep(0.2)
+        finally:
+            _close(conn)
+        drop_database(target, name)
 
 
 def _sign(conn: pg8000.native.Connection, name: str) -> None:
@@ -488,7 +512,7 @@ def _try_drop(target: PgTarget, name: str) -> None:
     import pg8000.exceptions
 
     try:
-        conn = connect(target, timeout=_DROP_TIMEOUT)
+        conn = connect(target, timeout=_DDL_TIMEOUT)
     except (OSError, pg8000.exceptions.Error) as exc:
         raise _Retry(describe_error(exc)) from exc
     try:

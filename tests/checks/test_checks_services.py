@@ -86,34 +86,67 @@ def test_database_is_dropped_even_when_the_check_fails_or_times_out(make_job, op
     assert used.isdisjoint(pg_databases())  # WITH (FORCE) also ends the session left open
 
 
-def slow_first_drops(monkeypatch, slow: int) -> list[float]:
-    """The first ``slow`` drop connections time out on their first reply (a server too
-    busy to answer in time), as a loaded machine does; returns every drop's timeout."""
-    real_connect = _postgres.connect
-    timeouts: list[float] = []
+@contextmanager
+def dropping_marked(monkeypatch) -> Iterator[threading.local]:
+    """``state.dropping`` is true in the thread running a drop attempt."""
+    state = threading.local()
+    real_try_drop = _postgres._try_drop
 
-    def connect(target, database=None, timeout=_postgres._CONNECT_TIMEOUT):
-        if timeout != _postgres._DROP_TIMEOUT:
-            return real_connect(target, database, timeout)
-        timeouts.append(timeout)
-        conn = real_connect(target, database, timeout)
-        if len(timeouts) <= slow:
-            conn._usock.settimeout(0.000001)  # the DROP's reply does not come in time
-        return conn
+    def try_drop(target, name):
+        state.dropping = True
+        try:
+            real_try_drop(target, name)
+        finally:
+            state.dropping = False
 
-    monkeypatch.setattr(_postgres, "connect", connect)
+    monkeypatch.setattr(_postgres, "_try_drop", try_drop)
     monkeypatch.setattr(_postgres, "_DROP_BACKOFF", 0.01)
-    return timeouts
+    yield state
+
+
+def connections_that(monkeypatch, misbehave) -> None:
+    """Every connection the runner makes goes through ``misbehave(connect, args)``."""
+    real_connect = _postgres.connect
+    monkeypatch.setattr(
+        _postgres, "connect", lambda *args, **kwargs: misbehave(real_connect, args, kwargs)
+    )
+
+
+def unanswered(conn, executed: list[str] | None = None):
+    """``conn`` whose statements get no reply in time (as pg8000 reports a socket
+    timeout); with ``executed``, the server runs them all the same (listed there)."""
+    import pg8000.exceptions
+
+    real_run = conn.run
+
+    def run(sql, **params):
+        if executed is not None:
+            executed.append(sql)
+            real_run(sql, **params)
+        raise pg8000.exceptions.InterfaceError("network error") from TimeoutError("timed out")
+
+    conn.run = run
+    return conn
 
 
 @pytest.mark.services
 def test_a_drop_that_times_out_is_retried_and_the_check_passes(make_job, options, monkeypatch):
-    timeouts = slow_first_drops(monkeypatch, slow=2)
-    command = 'echo "$PGDATABASE"; psql -c "create table t(x int)"'
-    [result] = run_checks([make_job(command, needs=("postgres",))], options)
+    drops = []
+    with dropping_marked(monkeypatch) as state:
+
+        def misbehave(connect, args, kwargs):
+            conn = connect(*args, **kwargs)
+            if not getattr(state, "dropping", False):
+                return conn
+            drops.append(kwargs.get("timeout"))
+            return unanswered(conn) if len(drops) <= 2 else conn
+
+        connections_that(monkeypatch, misbehave)
+        command = 'echo "$PGDATABASE"; psql -c "create table t(x int)"'
+        [result] = run_checks([make_job(command, needs=("postgres",))], options)
     assert result.status == "passed", result.reason + result.output
     assert result.warnings == ()
-    assert len(timeouts) == 3  # two attempts timed out, the third dropped it
+    assert drops == [_postgres._DDL_TIMEOUT] * 3  # two attempts timed out, the third dropped
     assert result.output.split()[0] not in pg_databases()
 
 
@@ -123,22 +156,21 @@ def test_a_drop_that_keeps_failing_leaves_the_verdict_and_names_the_database(
 ):
     import pg8000.exceptions
 
-    real_connect = _postgres.connect
     refused = []
+    with dropping_marked(monkeypatch) as state:
 
-    def connect(target, database=None, timeout=_postgres._CONNECT_TIMEOUT):
-        if timeout == _postgres._DROP_TIMEOUT:  # the server stays full for every drop
-            refused.append(1)
-            raise pg8000.exceptions.DatabaseError({"C": "53300", "M": "too many clients"})
-        return real_connect(target, database, timeout)
+        def misbehave(connect, args, kwargs):
+            if getattr(state, "dropping", False):  # the server stays full for every drop
+                refused.append(1)
+                raise pg8000.exceptions.DatabaseError({"C": "53300", "M": "too many clients"})
+            return connect(*args, **kwargs)
 
-    monkeypatch.setattr(_postgres, "connect", connect)
-    monkeypatch.setattr(_postgres, "_DROP_BACKOFF", 0.01)
-    jobs = [
-        make_job('echo "$PGDATABASE"', name="passes", needs=("postgres",)),
-        make_job('echo "$PGDATABASE"; exit 1', name="fails", needs=("postgres",)),
-    ]
-    results = run_checks(jobs, options)
+        connections_that(monkeypatch, misbehave)
+        jobs = [
+            make_job('echo "$PGDATABASE"', name="passes", needs=("postgres",)),
+            make_job('echo "$PGDATABASE"; exit 1', name="fails", needs=("postgres",)),
+        ]
+        results = run_checks(jobs, options)
     leaked = [r.output.split()[0] for r in results]
     monkeypatch.undo()
     try:
@@ -153,6 +185,22 @@ def test_a_drop_that_keeps_failing_leaves_the_verdict_and_names_the_database(
     finally:
         for name in leaked:
             _postgres.drop_database(LOCAL_PG, name)
+
+
+@pytest.mark.services
+def test_a_create_whose_reply_never_comes_leaves_no_database(monkeypatch):
+    created: list[str] = []
+
+    def misbehave(connect, args, kwargs):
+        conn = connect(*args, **kwargs)
+        return conn if created else unanswered(conn, executed=created)
+
+    connections_that(monkeypatch, misbehave)
+    with pytest.raises(_postgres.ServiceError, match="cannot create a database"):
+        _postgres.create_database(LOCAL_PG)
+    [statement] = created
+    assert statement.startswith('CREATE DATABASE "wf_')
+    assert statement.split('"')[1] not in pg_databases()  # the server made it; wf dropped it
 
 
 def test_drop_retries_only_what_can_pass(monkeypatch):
