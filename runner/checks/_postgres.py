@@ -334,7 +334,8 @@ def _embedded(cache_dir: Path) -> PostgresProvider | str | None:
     data = cache_dir / "services" / "postgres"
     data.mkdir(parents=True, exist_ok=True)
     try:
-        server = pgserver.get_server(data, cleanup_mode="stop")
+        with _patient_pg_ctl():
+            server = pgserver.get_server(data, cleanup_mode="stop")
         target = replace(parse_url(server.get_uri()), database="postgres")
     except Exception as exc:  # noqa: BLE001 - third-party starter: any failure = unavailable
         return first_line(exc)
@@ -343,6 +344,32 @@ def _embedded(cache_dir: Path) -> PostgresProvider | str | None:
         server.cleanup()
         return problem
     return _provider(target, "embedded pgserver", stop=server.cleanup)
+
+
+_START_TIMEOUT = 120.0
+
+
+@contextmanager
+def _patient_pg_ctl() -> Iterator[None]:
+    """pgserver gives ``pg_ctl -w start`` a fixed 10 s subprocess timeout; on a loaded
+    machine a fresh server can take longer, and the timeout then leaves it starting in
+    the background, unowned, while wf reports PostgreSQL unavailable. While wf starts
+    its server, pgserver's ``pg_ctl`` gets at least ``_START_TIMEOUT`` (pg_ctl's own
+    wait, 60 s by default, stays the real bound). Callers hold the resolve lock."""
+    from pgserver import postgres_server
+
+    original = postgres_server.pg_ctl
+
+    def pg_ctl(args: list[str], **kwargs: Any) -> str:
+        if kwargs.get("timeout") is not None:
+            kwargs["timeout"] = max(kwargs["timeout"], _START_TIMEOUT)
+        return str(original(args, **kwargs))
+
+    postgres_server.pg_ctl = pg_ctl
+    try:
+        yield
+    finally:
+        postgres_server.pg_ctl = original
 
 
 def _provider(

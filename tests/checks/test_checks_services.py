@@ -447,10 +447,21 @@ def test_embedded_moto_when_nothing_listens(make_job, options, monkeypatch, capf
     not _installed("pgserver"), reason="pgserver not installed: pip install -e '.[services]'"
 )
 def test_embedded_postgres_when_nothing_listens(make_job, options, monkeypatch):
+    from pgserver import postgres_server
+
     monkeypatch.setattr(_postgres, "LOCAL_PORT", free_port())
+    real_pg_ctl, timeouts = postgres_server.pg_ctl, []
+
+    def pg_ctl(args, **kwargs):
+        timeouts.append(kwargs.get("timeout"))
+        return real_pg_ctl(args, **kwargs)
+
+    monkeypatch.setattr(postgres_server, "pg_ctl", pg_ctl)
     command = "psql -v ON_ERROR_STOP=1 \"$DATABASE_URL\" -c 'create table t(x int)'"
     [result] = run_checks([make_job(command, needs=("postgres",), timeout=120)], options)
     assert result.status == "passed", result.reason + result.output
+    # pgserver's own 10 s for `pg_ctl -w start` is raised: a loaded machine needs more
+    assert timeouts[0] == _postgres._START_TIMEOUT, timeouts
 
 
 LOCAL_PG = _postgres.PgTarget("127.0.0.1", 5432, "postgres", None, "postgres")
