@@ -22,15 +22,20 @@ from runner.checks._service_base import INSTALL_HINT, Unavailable, first_line, f
 URL_VARS = ("WF_S3_ENDPOINT_URL", "S3_ENDPOINT_URL")
 DEFAULT_URL = "http://127.0.0.1:5000"
 _TIMEOUT = 3.0
+# The embedded server answers its first request only after moto has imported its S3
+# backend: seconds of CPU in this process, whose GIL the check threads share. At load
+# 20 on 2 cores that exceeded 3 s ("embedded moto server: timed out", the check
+# skipped); a server we just started in-process gets the wall time it needs.
+_EMBEDDED_TIMEOUT = 60.0
 _DUMMY_KEY = "testing"  # moto accepts any credentials; never send real ones to it
 
 
-def probe(endpoint: str) -> str | None:
+def probe(endpoint: str, timeout: float = _TIMEOUT) -> str | None:
     """None when ``GET /`` answers like S3 (a bucket list or an S3 error document)."""
     loopback = urlsplit(endpoint).hostname in ("127.0.0.1", "localhost", "::1")
     opener = build_opener(ProxyHandler({})) if loopback else build_opener()
     try:
-        with opener.open(endpoint.rstrip("/") + "/", timeout=_TIMEOUT) as response:
+        with opener.open(endpoint.rstrip("/") + "/", timeout=timeout) as response:
             body = response.read(65536)
     except HTTPError as exc:  # unsigned requests are refused by real S3 servers: fine
         body = exc.read(65536)
@@ -130,7 +135,7 @@ def _embedded(env: Mapping[str, str]) -> S3Provider | str | None:
     except Exception as exc:  # noqa: BLE001 - third-party starter: any failure = unavailable
         return first_line(exc)
     endpoint = f"http://127.0.0.1:{port}"
-    problem = probe(endpoint)
+    problem = probe(endpoint, timeout=_EMBEDDED_TIMEOUT)
     if problem is not None:
         server.stop()
         return problem

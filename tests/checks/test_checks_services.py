@@ -434,10 +434,20 @@ def test_embedded_redis_when_nothing_listens(make_job, options, monkeypatch):
 )
 def test_embedded_moto_when_nothing_listens(make_job, options, monkeypatch, capfd, caplog):
     monkeypatch.setattr(_s3, "DEFAULT_URL", f"http://127.0.0.1:{free_port()}")
+    real_probe, probes = _s3.probe, []
+
+    def probe(endpoint, timeout=_s3._TIMEOUT):
+        probes.append(timeout)
+        return real_probe(endpoint, timeout)
+
+    monkeypatch.setattr(_s3, "probe", probe)
     command = 'curl -sf -X PUT "$S3_ENDPOINT_URL/$S3_BUCKET" && curl -sf "$S3_ENDPOINT_URL/"'
     [result] = run_checks([make_job(command, needs=("s3",))], options)
     assert result.status == "passed", result.reason + result.output
     assert "wf-" in result.output
+    # The default URL gets 3 s; the server started in-process its first answer's time
+    # (moto imports its S3 backend then: on a loaded machine, more than 3 s).
+    assert probes == [_s3._TIMEOUT, _s3._EMBEDDED_TIMEOUT]
     # The server's request log stays out of wf's output (werkzeug logs each request).
     assert "HTTP/1.1" not in capfd.readouterr().err
     assert not [r for r in caplog.records if r.name == "werkzeug"]
