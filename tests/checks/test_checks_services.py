@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import dataclasses
 import importlib.util
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 
 import pytest
 
@@ -459,6 +462,13 @@ def test_embedded_moto_when_nothing_listens(make_job, options, monkeypatch, capf
 def test_embedded_postgres_when_nothing_listens(make_job, options, monkeypatch):
     from pgserver import postgres_server
 
+    # Run as root, pgserver starts the server as user "pgserver" and opens the folders
+    # above its data to others; pytest makes /tmp/pytest-of-<user> private (0700) again
+    # whenever a session starts, so a concurrent pytest run of the same user (CI next
+    # to a developer's run) cut the server off mid-initdb ("pg_control: Permission
+    # denied"). The data lives in a folder of its own outside pytest's.
+    cache = Path(tempfile.mkdtemp(prefix="wf-test-embedded-pg-"))
+    options = dataclasses.replace(options, cache_dir=cache / ".wf")
     monkeypatch.setattr(_postgres, "LOCAL_PORT", free_port())
     real_pg_ctl, timeouts = postgres_server.pg_ctl, []
 
@@ -469,6 +479,7 @@ def test_embedded_postgres_when_nothing_listens(make_job, options, monkeypatch):
     monkeypatch.setattr(postgres_server, "pg_ctl", pg_ctl)
     command = "psql -v ON_ERROR_STOP=1 \"$DATABASE_URL\" -c 'create table t(x int)'"
     [result] = run_checks([make_job(command, needs=("postgres",), timeout=120)], options)
+    shutil.rmtree(cache)  # the server was stopped when the run ended
     assert result.status == "passed", result.reason + result.output
     # pgserver's own 10 s for `pg_ctl -w start` is raised: a loaded machine needs more
     assert timeouts[0] == _postgres._START_TIMEOUT, timeouts
