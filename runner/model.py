@@ -86,6 +86,9 @@ class Derivation:
 
     ``capture`` is where the bytes come from: ``STDOUT``, or a path the command writes in
     the workspace (by default the target itself, as ``uv lock`` writes ``uv.lock``).
+    ``rederive`` (``rederive=later``): the file describes the whole project, not this
+    step's part of it, so every later step that is planned with it derives it again on
+    the tree that step leaves (an OpenAPI document that later steps' routes change).
     """
 
     target: str
@@ -94,6 +97,7 @@ class Derivation:
     capture: str = STDOUT
     needs: tuple[str, ...] = ()
     timeout: float = 300.0
+    rederive: bool = False
 
 
 @dataclass(frozen=True)

@@ -28,10 +28,11 @@ if TYPE_CHECKING:
 MODES = ("write", "append", "patch")
 TARGET_KEYS = ("path", "file", "filename", "title", "tangle")  # tangle: md-tangle's
 CHECK_KEYS = ("name", "needs", "timeout", "expect_exit", "expect_output")
-DERIVE_KEYS = ("from", "needs", "timeout")  # with a target: path=...
+DERIVE_KEYS = ("from", "needs", "timeout", "rederive")  # with a target: path=...
+REDERIVE = ("later",)  # rederive=later: every later selected step derives the file again
 DISPLAY_KEYS = ("linenums", "hl_lines", "id", "class")
 FLAGS = ("check", "derive", "template", "skeleton")
-KNOWN_KEYS = (*TARGET_KEYS, "mode", *CHECK_KEYS, "from", *DISPLAY_KEYS)
+KNOWN_KEYS = (*TARGET_KEYS, "mode", *CHECK_KEYS, "from", "rederive", *DISPLAY_KEYS)
 FRONT_MATTER_KEYS = ("title", "requires", "optional", "vars", "template", "checks", "generate")
 CHECK_ENTRY_KEYS = ("name", "run", *CHECK_KEYS[1:])
 GENERATE_KEYS = ("templates", "instances")
@@ -639,8 +640,9 @@ def _block(info: FenceInfo, content: str, source: Source) -> Block | Fragment | 
     check_only = [k for k in CHECK_KEYS if k in attrs]
     if check_only:
         raise DocumentError(f"{check_only[0]!r} is only valid on a check block", *_at(source))
-    if "from" in attrs:
-        raise DocumentError("'from' is only valid on a derive block", *_at(source))
+    for key in ("from", "rederive"):
+        if key in attrs:
+            raise DocumentError(f"{key!r} is only valid on a derive block", *_at(source))
     _dialect_rules(info, target, content, source)
     mode, permissions = attrs.get("mode", "write"), None
     if PERMISSIONS.match(mode):
@@ -731,7 +733,7 @@ def _cell_options(info: FenceInfo, content: str) -> tuple[str | None, str, int]:
 
 def _check_from_block(info: FenceInfo, content: str, source: Source, number: str) -> CheckSpec:
     _strict(info, source)
-    for key in (*TARGET_KEYS, "mode", "from"):
+    for key in (*TARGET_KEYS, "mode", "from", "rederive"):
         if key in info.attrs and (key != "title" or is_path_like(info.attrs[key])):
             raise DocumentError(f"a check block cannot have {key}=", *_at(source))
     if "derive" in info.flags:
@@ -755,6 +757,10 @@ def _derivation_from_block(info: FenceInfo, command: str, source: Source) -> Der
     capture = info.attrs.get("from") or target
     if not capture.strip():
         raise DocumentError("from= names 'stdout' or a file the command writes", *_at(source))
+    rederive = info.attrs.get("rederive")
+    if rederive is not None and rederive not in REDERIVE:
+        message = f"rederive={rederive!r}: the only value is 'later' (later steps derive it again)"
+        raise DocumentError(message, *_at(source))
     return Derivation(
         target=target,
         command=command,
@@ -762,6 +768,7 @@ def _derivation_from_block(info: FenceInfo, command: str, source: Source) -> Der
         capture=capture,
         needs=_needs(info.attrs.get("needs"), source),
         timeout=_timeout(info.attrs.get("timeout", 300.0), source),
+        rederive=rederive is not None,
     )
 
 

@@ -114,13 +114,14 @@ def make_plan(
         names.add_step(step)
     recipes: dict[str, _Recipe] = {}
     permissions: dict[str, int] = {}
+    carried: dict[str, PlannedDerivation] = {}  # ``rederive=later`` of earlier steps
     plans = []
     for step in steps:
         variables = {**(set_vars or {}), **step.vars, **(overrides or {})}
         builder = _StepBuilder(step, tree, folders, rerun=base is not None)
         builder.names, builder.recipes, builder.permissions = names, recipes, permissions
         _reemit(builder, names.add_step(step))
-        plans.append(_plan_step(builder, variables, overrides or {}))
+        plans.append(_plan_step(builder, variables, overrides or {}, carried))
     return Plan(set_name, plans, names.unused() if not base else [])
 
 
@@ -263,7 +264,10 @@ def _has_lines(text: str, content: str) -> bool:
 
 
 def _plan_step(
-    builder: _StepBuilder, variables: dict[str, Any], overrides: Mapping[str, Any]
+    builder: _StepBuilder,
+    variables: dict[str, Any],
+    overrides: Mapping[str, Any],
+    carried: dict[str, PlannedDerivation],
 ) -> StepPlan:
     step = builder.step
     for block in step.blocks:
@@ -271,12 +275,38 @@ def _plan_step(
     if step.generate:
         _generate(builder, step, variables, overrides)
     result = builder.result()
-    result.derivations = _derivations(builder)
+    result.derivations = _derivations(builder, carried)
     return result
 
 
-def _derivations(builder: _StepBuilder) -> tuple[PlannedDerivation, ...]:
-    """The step's derived outputs: clean targets, neither written by a block nor twice."""
+def _derivations(
+    builder: _StepBuilder, carried: dict[str, PlannedDerivation]
+) -> tuple[PlannedDerivation, ...]:
+    """The step's derived outputs: clean targets, neither written by a block nor twice;
+    then every ``rederive=later`` output of an earlier step this step does not derive
+    itself (``carried``, updated here for the steps after this one)."""
+    planned = _own_derivations(builder)
+    for path, derivation in carried.items():
+        if path in planned:
+            continue
+        made = builder.sources.get(path)
+        if made:
+            where = derivation.spec.source
+            raise PlanError(
+                f"{path} is derived again by every step after {where.file.name}:{where.line}"
+                " (rederive=later); a later step cannot write, append to or patch it",
+                *_at(made[0]),
+            )
+        planned[path] = derivation
+    for path, derivation in planned.items():
+        if derivation.spec.rederive:
+            carried[path] = derivation
+        else:
+            carried.pop(path, None)  # this step's own derivation ends the carrying
+    return tuple(planned.values())
+
+
+def _own_derivations(builder: _StepBuilder) -> dict[str, PlannedDerivation]:
     planned: dict[str, PlannedDerivation] = {}
     for spec in builder.step.derivations:
         path = clean_target(spec.target, spec.source)
@@ -294,7 +324,7 @@ def _derivations(builder: _StepBuilder) -> tuple[PlannedDerivation, ...]:
             message = f"{path} is a folder of other files; it cannot be a file"
             raise PlanError(message, *_at(spec.source))
         planned[path] = PlannedDerivation(path, capture, spec)
-    return tuple(planned.values())
+    return planned
 
 
 def _apply_block(

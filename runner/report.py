@@ -189,8 +189,9 @@ def step_detail(step: Step, root: Path, set_name: str) -> Iterable[str]:
         command = next((ln.strip() for ln in derivation.command.splitlines() if ln.strip()), "")
         how = f"derived from {derivation.capture} of: {command}"
         needs = f"; needs {','.join(derivation.needs)}" if derivation.needs else ""
+        again = "; derived again by every later step" if derivation.rederive else ""
         target = printable(derivation.target)
-        yield f"    line {derivation.source.line:>5}  {target}  [{how}{needs}]"
+        yield f"    line {derivation.source.line:>5}  {target}  [{how}{needs}{again}]"
     yield f"  checks ({len(step.checks)}):"
     for check in step.checks:
         needs = f"  needs {','.join(check.needs)}" if check.needs else ""

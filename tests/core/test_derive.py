@@ -289,3 +289,85 @@ def test_show_lists_derived_outputs(tmp_path):
     line = line_of(docs["02_derived.md"], "bash derive")
     shown = "sorted.txt  [derived from stdout of: sort data.txt; needs postgres]"
     assert f"line {line:>5}  {shown}" in result.stdout
+
+
+def rederive_project(tmp_path, later: str = "text path=data/c.txt", content: str = "c\n"):
+    """02 derives a listing of data/ with ``rederive=later``; 03 adds to data/, 04 does not."""
+    docs = {
+        "01_data.md": "# Data\n\n" + block("text path=data/b.txt", "b\na\n"),
+        "02_listing.md": "---\noptional: true\n---\n# Listing\n\n"
+        + block("bash derive path=listing.txt from=stdout rederive=later", "cat data/* | sort"),
+        "03_more.md": "# More\n\n" + block(later, content),
+        "04_other.md": "# Other\n\n" + block("text path=notes.txt", "not data\n"),
+    }
+    return write_project(tmp_path / "proj", docs), docs
+
+
+def test_rederive_later_derives_the_file_again_in_every_later_step(tmp_path):
+    root, docs = rederive_project(tmp_path)
+    result = wf(root, "build")
+    assert result.exit_code == 0, result.output
+    out = root.joinpath(*OUT)
+    assert (out / "02-listing" / "listing.txt").read_text() == "a\nb\n"
+    assert (out / "03-more" / "listing.txt").read_text() == "a\nb\nc\n"  # 03's data too
+    assert (out / "04-other" / "listing.txt").read_text() == "a\nb\nc\n"
+    line = line_of(docs["02_listing.md"], "bash derive")
+    owner = [f"workflows/demo/02_listing.md:{line}"]
+    entries = manifest(root)
+    assert entries["03-more/listing.txt"]["sources"] == owner  # the derive block owns it
+    assert entries["03-more/listing.txt"]["inputs"] != entries["02-listing/listing.txt"]["inputs"]
+    assert wf(root, "verify").exit_code == 0
+    every = tmp_path / "every"
+    assert wf(root, "export", str(every)).exit_code == 0
+    assert (every / "listing.txt").read_text() == "a\nb\nc\n"  # describes the whole project
+    without = tmp_path / "without"
+    assert wf(root, "export", str(without), "--steps", "01,03,04").exit_code == 0
+    assert not (without / "listing.txt").exists()  # no step 02, no listing, no copies
+    upto = tmp_path / "upto"
+    assert wf(root, "export", str(upto), "--steps", "01-02").exit_code == 0
+    assert (upto / "listing.txt").read_text() == "a\nb\n"
+
+
+def test_a_later_steps_change_makes_its_rederived_copy_stale(tmp_path):
+    root, _ = rederive_project(tmp_path)
+    assert wf(root, "build").exit_code == 0
+    doc = root / "workflows" / "demo" / "03_more.md"
+    doc.write_text(doc.read_text().replace("c\n", "0\n"))
+    result = wf(root, "verify", "--format", "json", "--no-diff")
+    assert result.exit_code == 1
+    stale = {d["path"] for d in json.loads(result.stdout)["drift"] if d["kind"] == "stale"}
+    assert {"sdlc/demo/03-more/listing.txt", "sdlc/demo/04-other/listing.txt"} <= stale
+    assert "sdlc/demo/02-listing/listing.txt" not in stale  # 02's tree did not change
+    assert wf(root, "build").exit_code == 0
+    assert root.joinpath(*OUT, "04-other", "listing.txt").read_text() == "0\na\nb\n"
+
+
+def test_a_later_step_cannot_write_a_rederived_file(tmp_path):
+    root, docs = rederive_project(tmp_path, "text path=listing.txt", "by hand\n")
+    result = wf(root, "build")
+    assert result.exit_code == 2
+    line = line_of(docs["02_listing.md"], "bash derive")
+    assert "03_more.md:3: listing.txt is derived again by every step after" in result.stderr
+    assert f"02_listing.md:{line} (rederive=later)" in result.stderr
+
+
+def test_show_says_a_file_is_derived_again_later(tmp_path):
+    root, docs = rederive_project(tmp_path)
+    line = line_of(docs["02_listing.md"], "bash derive")
+    shown = "listing.txt  [derived from stdout of: cat data/* | sort; derived again by every later"
+    assert f"line {line:>5}  {shown}" in wf(root, "show", "02").stdout
+
+
+def test_rederive_errors_name_the_line(tmp_path):
+    cases = {
+        "bash derive path=x.txt rederive=sometimes": "the only value is 'later'",
+        "text path=x.txt rederive=later": "'rederive' is only valid on a derive block",
+        "bash check rederive=later": "a check block cannot have rederive=",
+    }
+    for info, message in cases.items():
+        doc = "# Step\n\nSome prose.\n\n" + block(info, "echo hi")
+        root = write_project(tmp_path / info.replace(" ", "_").replace("=", "_"), {"01_s.md": doc})
+        result = wf(root, "build")
+        assert result.exit_code == 2, info
+        assert "workflows/demo/01_s.md:5: " in result.stderr, (info, result.stderr)
+        assert message in result.stderr, (info, result.stderr)
