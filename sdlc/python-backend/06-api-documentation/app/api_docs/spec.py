@@ -15,7 +15,6 @@ import re
 import sys
 import tomllib
 from collections.abc import Callable, Iterator
-from http import HTTPStatus
 from pathlib import Path
 from typing import Any, Final
 
@@ -58,6 +57,40 @@ ERROR_HEADERS: Final[dict[int, Json]] = {
 }
 _VERSIONED_PATH = re.compile(r"^/api/v(\d+)/")
 _BODY_SCHEMA = re.compile(r"^Body_(.+)$")
+# RFC 9110 reason phrases (429/428/431: RFC 6585, 451: RFC 7725). Not `HTTPStatus.phrase`:
+# Python 3.13 renamed 413, 414, 416 and 422 ("Unprocessable Entity" -> "Unprocessable
+# Content"), and the committed document must not depend on the Python that derives it.
+REASON_PHRASES: Final[dict[int, str]] = {
+    400: "Bad Request",
+    401: "Unauthorized",
+    402: "Payment Required",
+    403: "Forbidden",
+    404: "Not Found",
+    405: "Method Not Allowed",
+    406: "Not Acceptable",
+    407: "Proxy Authentication Required",
+    408: "Request Timeout",
+    409: "Conflict",
+    410: "Gone",
+    411: "Length Required",
+    412: "Precondition Failed",
+    413: "Content Too Large",
+    414: "URI Too Long",
+    415: "Unsupported Media Type",
+    416: "Range Not Satisfiable",
+    417: "Expectation Failed",
+    421: "Misdirected Request",
+    422: "Unprocessable Content",
+    426: "Upgrade Required",
+    428: "Precondition Required",
+    429: "Too Many Requests",
+    431: "Request Header Fields Too Large",
+    451: "Unavailable For Legal Reasons",
+}
+
+
+def reason_phrase(status: int) -> str:
+    return REASON_PHRASES.get(status, f"Client Error {status}")
 
 
 def package_version() -> str:
@@ -119,19 +152,21 @@ def _error_statuses(route: APIRoute, method: str, operation: Json) -> set[int]:
 
 
 def _problem_example(status: int) -> Json:
-    known = catalog.ERROR_EXAMPLES.get(status, {"code": HTTPStatus(status).name.lower()})
+    phrase = reason_phrase(status)
+    code = re.sub(r"[^a-z0-9]+", "_", phrase.lower()).strip("_")
+    known = catalog.ERROR_EXAMPLES.get(status, {"code": code})
     return {
         "type": "about:blank",
-        "title": HTTPStatus(status).phrase,
+        "title": phrase,
         "status": status,
-        "detail": known.get("detail", HTTPStatus(status).description),
+        "detail": known.get("detail", f"{phrase}."),
         **known,
     }
 
 
 def _error_response(status: int, existing: Json | None) -> Json:
     response: Json = {
-        "description": catalog.ERROR_DESCRIPTIONS.get(status, HTTPStatus(status).phrase),
+        "description": catalog.ERROR_DESCRIPTIONS.get(status, reason_phrase(status)),
         "content": {
             PROBLEM_MEDIA_TYPE: {
                 "schema": {"$ref": f"{SCHEMA_REF}Problem"},

@@ -11,11 +11,11 @@ in JavaScript-readable storage, and the server ends the session the moment it wa
 - `DELETE /sessions` (cookie): log out every session of this user.
 """
 
-from typing import Annotated, cast
+from typing import Annotated, Any, cast
 from uuid import UUID
 
 from fastapi import APIRouter, Depends, Request, Response, status
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from app.auth.dependencies import ActiveUser
 from app.auth.errors import AuthenticationError
@@ -26,9 +26,23 @@ router = APIRouter(prefix="/sessions", tags=["sessions"])
 
 
 class SessionInfo(BaseModel):
-    user_id: UUID
-    created_at: float
-    expires_in: float
+    """A server-side session; its id travels only in the HttpOnly cookie."""
+
+    user_id: UUID = Field(
+        description="The signed-in user.", examples=["3fa85f64-5717-4562-b3fc-2c963f66afa6"]
+    )
+    created_at: float = Field(
+        description="When the session began (Unix time, seconds).", examples=[1767225600.0]
+    )
+    expires_in: float = Field(
+        description="Seconds until the session ends unless it is used again (sliding).",
+        examples=[1800.0],
+    )
+
+
+# The cookie routes answer 401 without a valid session; the schema says so (the
+# dependency is not a security scheme FastAPI could find by itself).
+NO_SESSION: dict[int | str, dict[str, Any]] = {401: {"description": "No valid session cookie."}}
 
 
 def _store(request: Request) -> SessionStore:
@@ -73,18 +87,18 @@ async def create_session(user: ActiveUser, request: Request, response: Response)
     return _info(session)
 
 
-@router.get("/current")
+@router.get("/current", responses=NO_SESSION)
 async def read_session(session: CurrentSession) -> SessionInfo:
     return _info(session)
 
 
-@router.delete("/current", status_code=status.HTTP_204_NO_CONTENT)
+@router.delete("/current", status_code=status.HTTP_204_NO_CONTENT, responses=NO_SESSION)
 async def delete_session(session: CurrentSession, request: Request, response: Response) -> None:
     await _store(request).destroy(session.id)
     response.delete_cookie(_config(request).session_cookie_name, path="/")
 
 
-@router.delete("", status_code=status.HTTP_204_NO_CONTENT)
+@router.delete("", status_code=status.HTTP_204_NO_CONTENT, responses=NO_SESSION)
 async def delete_all_sessions(
     session: CurrentSession, request: Request, response: Response
 ) -> None:

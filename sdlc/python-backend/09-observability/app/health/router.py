@@ -13,7 +13,7 @@ from typing import Literal
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from app.health.probes import evaluate_readiness
 from app.health.state import HealthState
@@ -21,20 +21,40 @@ from app.health.state import HealthState
 router = APIRouter(prefix="/health", tags=["health"])
 
 
+# The models describe themselves (docstring, `Field(description=..., examples=...)`):
+# that is what API documentation (step 06, when installed) shows for these probes.
 class CheckResult(BaseModel):
-    status: Literal["ok", "fail"]
-    duration_ms: float
-    error: str | None = None
+    """The result of one readiness probe."""
+
+    status: Literal["ok", "fail"] = Field(description="`fail`: the probe failed.")
+    duration_ms: float = Field(
+        description="How long the probe took, in milliseconds.", examples=[1.8]
+    )
+    error: str | None = Field(
+        default=None,
+        description="Why the probe failed; `null` when it passed.",
+        examples=["TimeoutError: probe took longer than 2.0 s"],
+    )
 
 
 class ReadinessResponse(BaseModel):
-    status: Literal["ok", "fail"]
-    draining: bool
-    checks: dict[str, CheckResult]
+    """May this instance get traffic? Every probe, by name (503 when one fails)."""
+
+    status: Literal["ok", "fail"] = Field(description="`ok` only when every probe passed.")
+    draining: bool = Field(
+        description="`true` after SIGTERM: the instance finishes its requests and stops.",
+        examples=[False],
+    )
+    checks: dict[str, CheckResult] = Field(
+        description="The probes by name: `database` and every extension's `readiness`.",
+        examples=[{"database": {"status": "ok", "duration_ms": 1.8, "error": None}}],
+    )
 
 
 class StartupResponse(BaseModel):
-    status: Literal["ok", "fail"]
+    """Has the application finished starting (its lifespan)?"""
+
+    status: Literal["ok", "fail"] = Field(description="`ok` once the lifespan has started.")
 
 
 def _state(request: Request) -> HealthState:

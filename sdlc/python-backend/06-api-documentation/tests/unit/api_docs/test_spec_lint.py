@@ -140,6 +140,10 @@ def test_examples_match_their_schemas(spec: Json) -> None:
     for name, schema in spec["components"]["schemas"].items():
         for example in schema.get("examples", []):
             problems += check({"$ref": f"#/components/schemas/{name}"}, example, name)
+        # a catalog example keyed by property name must fit every model that has it
+        for prop_name, prop in schema.get("properties", {}).items():
+            for example in prop.get("examples", []):
+                problems += check(prop, example, f"{name}.{prop_name}")
     for where, op in operations(spec):
         bodies = [("request", op.get("requestBody", {}))]
         bodies += [(code, response) for code, response in op["responses"].items()]
