@@ -55,3 +55,48 @@ def test_an_earlier_steps_route_change_makes_it_stale_too(tmp_path: Path) -> Non
     code, findings = _findings(root)
     assert code == 1
     assert SPEC in {f["path"] for f in findings if f["kind"] == "stale"}, findings
+
+
+def test_every_later_step_has_the_document_of_its_own_app() -> None:
+    """rederive=later: 07-10 derive it again, so the ten-step project's document lists
+    the routes of 08 (sessions) and 09 (probes), and each copy was derived from its tree."""
+    out = ROOT / "sdlc" / SET
+    entries = json.loads((out / "manifest.json").read_text(encoding="utf-8"))["files"]
+    owner = entries["06-api-documentation/openapi/openapi.json"]["sources"]
+    paths: dict[str, set[str]] = {}
+    for folder in (
+        "06-api-documentation",
+        "07-testing-production",
+        "08-caching-redis",
+        "09-observability",
+        "10-websocket-realtime",
+    ):
+        key = f"{folder}/openapi/openapi.json"
+        assert entries[key]["sources"] == owner, key  # one derive block owns every copy
+        spec = json.loads((out / key).read_text(encoding="utf-8"))
+        paths[folder] = set(spec["paths"])
+    assert "/api/v1/sessions" not in paths["07-testing-production"]
+    assert "/api/v1/sessions" in paths["08-caching-redis"]
+    assert "/health/ready" not in paths["08-caching-redis"]
+    assert {"/api/v1/sessions", "/health/ready", "/health/startup"} <= paths[
+        "10-websocket-realtime"
+    ]
+
+
+def test_a_later_steps_route_change_makes_its_copies_stale(tmp_path: Path) -> None:
+    root = _copy(tmp_path)
+    document = root / "workflows" / SET / "09_observability.md"
+    text = document.read_text(encoding="utf-8")
+    changed = text.replace(
+        '    "/ready",\n    summary="Readiness probe",',
+        '    "/readiness",\n    summary="Readiness probe",',
+        1,
+    )
+    assert changed != text, "09's readiness route moved: update this test"
+    document.write_text(changed, encoding="utf-8")
+    code, findings = _findings(root)
+    assert code == 1
+    stale = {f["path"] for f in findings if f["kind"] == "stale"}
+    for folder in ("09-observability", "10-websocket-realtime"):
+        assert f"sdlc/{SET}/{folder}/openapi/openapi.json" in stale, findings
+    assert SPEC not in stale  # step 06's own copy: its tree did not change
