@@ -9,11 +9,15 @@ import http
 import json
 import typing
 import uuid
+from unittest import mock
 
 import fastapi
 import httpx
 
-from app.api import guards
+from app.api import composition, guards
+from app.domain.repositories.supplier_repository import (
+    SupplierRepository,
+)
 
 URL = "/api/v1/suppliers"
 # Two rows as a client sends them ...
@@ -250,3 +254,26 @@ async def test_write_operations_are_guarded(
     assert (await client.patch(item, json={})).status_code == http.HTTPStatus.FORBIDDEN
     assert (await client.delete(item)).status_code == http.HTTPStatus.FORBIDDEN
     assert (await client.get(URL)).status_code == http.HTTPStatus.OK
+
+
+async def test_the_service_is_built_through_the_composition_seam(
+    app: fastapi.FastAPI,
+    client: httpx.AsyncClient,
+) -> None:
+    created = await create_row(client)
+    seen: list[str] = []
+
+    def hide_rows(
+        request: fastapi.Request,
+        parts: composition.Parts[SupplierRepository],
+    ) -> composition.Parts[SupplierRepository]:
+        seen.append(request.method)
+        stand_in = mock.AsyncMock(spec=SupplierRepository)
+        stand_in.get.return_value = None
+        return composition.Parts(stand_in, parts.uow)
+
+    composition.decorate(app, "supplier", hide_rows)
+    app.dependency_overrides.clear()  # the seam is no override: this leaves it in place
+    fetched = await client.get(f"{URL}/{created['id']}")
+    assert fetched.status_code == http.HTTPStatus.NOT_FOUND  # the stand-in answered
+    assert seen == ["GET"]

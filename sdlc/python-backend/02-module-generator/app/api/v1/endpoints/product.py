@@ -8,7 +8,10 @@ import uuid
 
 import fastapi
 
-from app.api import deps, guards
+from app.api import composition, deps, guards
+from app.domain.repositories.product_repository import (
+    ProductRepository,
+)
 from app.domain.schemas import common
 from app.domain.schemas.product import (
     ProductCreate,
@@ -27,14 +30,20 @@ from app.service.product_service import (
 router = fastapi.APIRouter(prefix="/products", tags=["products"])
 # Every write operation passes the route guard (a no-op until step 04 adds auth).
 WRITE_GUARD = [fastapi.Depends(guards.require_writer)]
+# What the service is built from; later steps may decorate or replace it by registering
+# a decorator for "product" (app/api/composition.py).
+ProductParts = composition.Parts[ProductRepository]
 
 
 async def get_product_service(
+    request: fastapi.Request,
     session: deps.SessionDep,
     uow: deps.UnitOfWorkDep,
 ) -> ProductService:
     repository = SQLAlchemyProductRepository(session)
-    return ProductService(repository, uow)
+    built: ProductParts = composition.Parts(repository, uow)
+    parts = composition.compose(request, "product", built)
+    return ProductService(parts.repository, parts.uow)
 
 
 ServiceDep = typing.Annotated[

@@ -8,7 +8,10 @@ import uuid
 
 import fastapi
 
-from app.api import deps, guards
+from app.api import composition, deps, guards
+from app.domain.repositories.supplier_repository import (
+    SupplierRepository,
+)
 from app.domain.schemas import common
 from app.domain.schemas.supplier import (
     SupplierCreate,
@@ -27,14 +30,20 @@ from app.service.supplier_service import (
 router = fastapi.APIRouter(prefix="/suppliers", tags=["suppliers"])
 # Every write operation passes the route guard (a no-op until step 04 adds auth).
 WRITE_GUARD = [fastapi.Depends(guards.require_writer)]
+# What the service is built from; later steps may decorate or replace it by registering
+# a decorator for "supplier" (app/api/composition.py).
+SupplierParts = composition.Parts[SupplierRepository]
 
 
 async def get_supplier_service(
+    request: fastapi.Request,
     session: deps.SessionDep,
     uow: deps.UnitOfWorkDep,
 ) -> SupplierService:
     repository = SQLAlchemySupplierRepository(session)
-    return SupplierService(repository, uow)
+    built: SupplierParts = composition.Parts(repository, uow)
+    parts = composition.compose(request, "supplier", built)
+    return SupplierService(parts.repository, parts.uow)
 
 
 ServiceDep = typing.Annotated[
