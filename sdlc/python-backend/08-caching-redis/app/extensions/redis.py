@@ -7,7 +7,8 @@ find `app.state.redis` open in their lifespan and it is closed after theirs.
 - `app.state.broker`: `app.cache.pubsub.Broker` over that client.
 - `app.state.cache`: `app.cache.cache.Cache` (`.stats`: hits, misses, errors).
 - `app.state.sessions`: `app.session.store.SessionStore`; routes under `/sessions`.
-- The product routes' service is replaced by a cached one (FastAPI dependency override).
+- The product routes' service is built over a cached repository (the composition seam,
+  `app/api/composition.py`: no dependency override, so tests that clear them keep it).
 - `readiness(app)`: PING, for the readiness endpoint of step 09 (found by discovery).
 
 The app starts while Redis is down: the client connects lazily, and the cache degrades
@@ -21,11 +22,11 @@ from fastapi import FastAPI
 from loguru import logger
 from redis.exceptions import RedisError
 
-from app.api.v1.endpoints import product as product_endpoints
+from app.api import composition
+from app.cache import products as cached_products
 from app.cache.cache import Cache
 from app.cache.client import create_redis
 from app.cache.config import get_redis_settings
-from app.cache.products import cached_product_service
 from app.cache.pubsub import Broker
 from app.core.config import Settings
 from app.session.router import router as session_router
@@ -36,9 +37,9 @@ ORDER = 15
 
 def install(app: FastAPI, settings: Settings) -> None:
     app.include_router(session_router, prefix=settings.api_v1_prefix)
-    # Every product route resolves its service through this dependency: replacing it
-    # caches them all, and no generated file changes.
-    app.dependency_overrides[product_endpoints.get_product_service] = cached_product_service
+    # Every product route builds its service through the composition seam: decorating
+    # its parts caches them all, and no generated file changes.
+    composition.decorate(app, cached_products.MODULE, cached_products.cached_product_parts)
 
 
 @asynccontextmanager

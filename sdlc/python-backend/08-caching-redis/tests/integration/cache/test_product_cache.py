@@ -1,8 +1,8 @@
 """Cache-aside of the product routes, through the real app, on PostgreSQL and Redis.
 
-`reads` counts the reads that reach the database repository: a cache hit leaves it
-unchanged. No generated file is touched — the extension overrides the router's
-`get_product_service`.
+`reads` counts the reads that reach the database repository the generated router
+builds: a cache hit leaves it unchanged. No generated file is touched — the extension
+decorates the product service's parts through the composition seam.
 """
 
 import asyncio
@@ -15,7 +15,7 @@ from fastapi import FastAPI
 from httpx import ASGITransport, AsyncClient
 from sqlalchemy import text
 
-from app.cache import products as cached_products
+from app.api.v1.endpoints import product as product_endpoints
 from app.cache.cache import Namespace
 from app.core.database import Database
 from app.domain.models.product import Product
@@ -48,7 +48,7 @@ def reads(monkeypatch: pytest.MonkeyPatch) -> Reads:
             counter.finds += 1
             return await super().find(query)
 
-    monkeypatch.setattr(cached_products, "SQLAlchemyProductRepository", CountingRepository)
+    monkeypatch.setattr(product_endpoints, "SQLAlchemyProductRepository", CountingRepository)
     return counter
 
 
@@ -79,6 +79,20 @@ async def test_get_and_list_are_read_through(
     assert other.status_code == 200
     assert reads.finds == 2
     assert app.state.cache.stats.hits >= 3
+
+
+async def test_the_cache_stays_on_when_the_overrides_are_cleared(
+    app: FastAPI, client: AsyncClient, reads: Reads
+) -> None:
+    product = await create(client)
+    hits = app.state.cache.stats.hits
+    app.dependency_overrides.clear()  # tests do; the cache is no dependency override
+    first = await client.get(f"{URL}/{product['id']}")
+    second = await client.get(f"{URL}/{product['id']}")
+    assert first.status_code == second.status_code == 200
+    assert second.json() == product
+    assert reads.gets == 1
+    assert app.state.cache.stats.hits == hits + 1
 
 
 async def test_not_found_is_cached_briefly(client: AsyncClient, reads: Reads) -> None:
