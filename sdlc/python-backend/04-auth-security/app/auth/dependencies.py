@@ -53,8 +53,13 @@ async def get_current_user(
         raise AuthenticationError
     claims = auth.codec.decode(token, TokenType.ACCESS)
     user = await session.get(User, claims.user_id)
-    # token_version moves on logout-all, password change and deactivation.
-    if user is None or user.token_version != claims.version:
+    # token_version moves on logout-all, password change and deactivation; a session
+    # that ended (logout, a replayed refresh token) ends its access tokens as well.
+    if (
+        user is None
+        or user.token_version != claims.version
+        or await RefreshTokenRepository(session).session_revoked(claims.family_id)
+    ):
         raise InvalidTokenError
     return user
 

@@ -3,7 +3,7 @@
 import uuid
 from datetime import UTC, datetime
 
-from sqlalchemy import ColumnElement, delete, func, select, update
+from sqlalchemy import ColumnElement, delete, exists, func, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -49,6 +49,13 @@ class RefreshTokenRepository:
 
     async def revoke_family(self, family_id: uuid.UUID) -> int:
         return await self._revoke(RefreshToken.family_id == family_id)
+
+    async def session_revoked(self, family_id: uuid.UUID) -> bool:
+        """Whether the login session `family_id` ended: revocation marks the whole family."""
+        stmt = select(
+            exists().where(RefreshToken.family_id == family_id, RefreshToken.revoked_at.is_not(None))
+        )
+        return bool(await self.session.scalar(stmt))
 
     async def revoke_user(self, user_id: uuid.UUID) -> int:
         return await self._revoke(RefreshToken.user_id == user_id)

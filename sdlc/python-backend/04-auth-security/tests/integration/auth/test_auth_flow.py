@@ -54,8 +54,10 @@ async def test_full_flow(client: AsyncClient, session: AsyncSession) -> None:
     assert replay.status_code == 401
     assert replay.json()["code"] == "invalid_token"
     assert "already used" in replay.json()["detail"]
-    # ...so the newest refresh token (the thief's or the user's) fails as well.
+    # ...so the newest refresh token (the thief's or the user's) fails as well,
+    # and so do the session's unexpired access tokens.
     assert (await refresh(client, newest["refresh_token"])).status_code == 401
+    assert await me(client, newest["access_token"]) == 401
 
     rows = await session.scalars(select(RefreshToken))
     assert all(row.revoked_at is not None for row in rows)
@@ -70,9 +72,13 @@ async def test_full_flow(client: AsyncClient, session: AsyncSession) -> None:
 async def test_logout_revokes_the_session(client: AsyncClient) -> None:
     await register(client, "grace@example.com")
     tokens = await login(client, "grace@example.com")
+    other_device = await login(client, "grace@example.com")
     response = await client.post(f"{AUTH}/logout", json={"refresh_token": tokens["refresh_token"]})
     assert response.status_code == 204
     assert (await refresh(client, tokens["refresh_token"])).status_code == 401
+    # The session's access token ends with it (unexpired); other sessions live on.
+    assert await me(client, tokens["access_token"]) == 401
+    assert await me(client, other_device["access_token"]) == 200
 
 
 async def test_logout_all_makes_unexpired_access_tokens_fail(client: AsyncClient) -> None:
