@@ -45,6 +45,9 @@ def serve(app: str = "app.main:app") -> None:
         app,
         host=settings.host,
         port=settings.port,
+        # h11 refuses a request head above the limit; httptools would buffer any size.
+        http="h11",
+        h11_max_incomplete_event_size=settings.http_max_head_bytes,
         workers=settings.workers,
         log_config=None,  # keep our Loguru bridge; uvicorn must not install its own handlers
         timeout_graceful_shutdown=settings.shutdown_timeout,

@@ -16,6 +16,7 @@ from app.api.v1.router import build_router
 from app.core.config import Settings, get_settings
 from app.core.extensions import discover_extensions, extension_lifespans, install_extensions
 from app.core.logging import setup_logging
+from app.middleware.body_limit import BodyLimitMiddleware
 
 
 @asynccontextmanager
@@ -53,6 +54,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.extensions = discover_extensions()
 
     register_exception_handlers(app)
+    # Inside every extension's middleware, outside the innermost error middleware.
+    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_request_body_bytes)
     app.include_router(health_router)
     app.include_router(build_router(), prefix=settings.api_v1_prefix)
     install_extensions(app, settings, app.state.extensions)

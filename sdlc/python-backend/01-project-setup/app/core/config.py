@@ -43,6 +43,10 @@ class Settings(BaseSettings):
     port: int = Field(default=8000, ge=1, le=65535)
     workers: int = Field(default=1, ge=1)
     shutdown_timeout: int = Field(default=10, ge=1)
+    # Request line + headers, in bytes, the HTTP parser buffers; a larger head is a 400.
+    http_max_head_bytes: int = Field(default=16 * 1024, ge=4096, le=1024 * 1024)
+    # Request body, in bytes, of every endpoint that does not set its own limit: 413.
+    max_request_body_bytes: int = Field(default=1024 * 1024, ge=1024)
 
     api_v1_prefix: str = "/api/v1"
 

@@ -1,5 +1,5 @@
 import sys
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from types import ModuleType
 
@@ -79,3 +79,43 @@ def test_build_router_rejects_module_without_router(endpoints_package: ModuleTyp
     (Path(endpoints_package.__path__[0]) / "broken.py").write_text("ROUTER = None\n")
     with pytest.raises(TypeError, match="must define `router"):
         build_router(endpoints_package)
+
+
+async def test_a_body_above_the_limit_is_refused_without_being_read() -> None:
+    settings = Settings(
+        _env_file=None, app_env="testing", log_level="WARNING", max_request_body_bytes=2048
+    )
+    app = create_app(settings)
+
+    @app.post("/echo")
+    async def echo(payload: dict[str, str]) -> int:
+        return len(payload["text"])
+
+    pulled: list[int] = []
+
+    async def body() -> AsyncIterator[bytes]:
+        for _ in range(64):  # 64 KiB in 1 KiB chunks, counted as the app pulls them
+            pulled.append(1)
+            yield b"a" * 1024
+
+    transport = ASGITransport(app=app)
+    async with AsyncClient(transport=transport, base_url="http://test") as client:
+        small = await client.post("/echo", json={"text": "a" * 1000})
+        declared = await client.post(
+            "/echo",
+            content=body(),
+            headers={"content-type": "application/json", "content-length": str(64 * 1024)},
+        )
+        declared_pulled, pulled[:] = len(pulled), []
+        chunked = await client.post(
+            "/echo", content=body(), headers={"content-type": "application/json"}
+        )
+    assert small.status_code == 200
+    assert small.json() == 1000
+    for response in (declared, chunked):
+        assert response.status_code == 413
+        assert response.headers["content-type"] == "application/problem+json"
+        assert response.json()["status"] == 413
+        assert response.json()["detail"] == "The request body is larger than 2048 bytes"
+    assert declared_pulled == 0  # refused on its Content-Length, before one byte was read
+    assert len(pulled) <= 3  # refused as soon as the running count passed 2 KiB

@@ -64,6 +64,7 @@ def test_the_worker_makes_the_choices_of_python_m_app() -> None:
 
     assert AppWorker.CONFIG_KWARGS["proxy_headers"] is False
     assert AppWorker.CONFIG_KWARGS["server_header"] is False
+    assert AppWorker.CONFIG_KWARGS["http"] == "h11"  # a bounded request head
 
 
 def test_gunicorn_log_lines_go_through_loguru() -> None:

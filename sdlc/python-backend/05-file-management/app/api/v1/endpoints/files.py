@@ -16,6 +16,7 @@ from starlette.types import Message, Receive
 
 from app.api.deps import SessionDep, UnitOfWorkDep
 from app.auth.dependencies import ActiveUser
+from app.middleware.body_limit import allow_body_up_to
 from app.storage.detection import Purpose
 from app.storage.errors import StoredFileNotFoundError, UploadTooLargeError
 from app.storage.filenames import content_disposition
@@ -79,6 +80,9 @@ class UploadLimitRoute(APIRoute):
             if request.method != "POST":
                 return await handler(request)
             limit = _body_limit(request)
+            # Step 01's app-wide limit is sized for JSON; one byte above ours, so our
+            # own 413 (`upload_too_large`) answers first.
+            allow_body_up_to(request, limit + 1)
             declared = request.headers.get("content-length", "")
             if declared.isdigit() and int(declared) > limit:
                 raise UploadTooLargeError(f"The request body is larger than {limit} bytes")
