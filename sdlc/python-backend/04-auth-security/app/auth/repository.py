@@ -53,7 +53,9 @@ class RefreshTokenRepository:
     async def session_revoked(self, family_id: uuid.UUID) -> bool:
         """Whether the login session `family_id` ended: revocation marks the whole family."""
         stmt = select(
-            exists().where(RefreshToken.family_id == family_id, RefreshToken.revoked_at.is_not(None))
+            exists().where(
+                RefreshToken.family_id == family_id, RefreshToken.revoked_at.is_not(None)
+            )
         )
         return bool(await self.session.scalar(stmt))
 
