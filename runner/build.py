@@ -175,6 +175,7 @@ class BuildResult:
     actions: list[Action] = field(default_factory=list)
     untracked: list[str] = field(default_factory=list)
     manifest: bytes | None = None  # the new manifest, when it changes
+    transaction: Transaction | None = None  # the actions, checked (None: nothing to do)
 
     @property
     def changed(self) -> bool:
@@ -242,7 +243,8 @@ def _prepare(
     result.actions += [RemoveFolder(rel) for rel in empty if f"{rel}/".startswith(prefixes)]
     _manifest_fits(wset)
     hint = "keep your changes in the documents, or rerun with --force to discard them"
-    Transaction(wset.out_dir, result.actions).check(force, hint)
+    result.transaction = Transaction(wset.out_dir, result.actions)
+    result.transaction.check(force, hint)
     manifest = _merged_manifest(current, prefixes, keep)
     if manifest != current.owned.raw:
         result.manifest = manifest
@@ -258,7 +260,8 @@ def _manifest_fits(wset: WorkflowSet) -> None:
 
 def _run(result: BuildResult) -> None:
     out_dir = result.wset.out_dir
-    Transaction(out_dir, result.actions).run()
+    if result.transaction is not None:
+        result.transaction.run()
     if result.manifest is not None:
         write_atomic(manifest_path(out_dir), result.manifest, durable=True)
 

@@ -307,8 +307,8 @@ def build(
 def _report_build(result: BuildResult, dry_run: bool) -> None:
     name = result.wset.name
     prefix = "would " if dry_run else ""
-    for action in result.actions:
-        click.echo(f"  {prefix}{action.describe()}")
+    if result.actions:  # one write: a build may list thousands
+        click.echo("\n".join(f"  {prefix}{action.describe()}" for action in result.actions))
     for key in result.untracked:
         shown = printable(f"sdlc/{name}/{key}")
         click.echo(f"  warning: {shown} is not produced by any document", err=True)
@@ -767,8 +767,8 @@ def apply(
     wset = one_set(ctx, set_name)
     result = apply_job(wset, step, target, parse_vars(variables), force, dry_run)
     prefix = "would " if dry_run else ""
-    for action in result.actions:
-        click.echo(f"  {prefix}{action.describe()}")
+    if result.actions:  # one write: a build may list thousands
+        click.echo("\n".join(f"  {prefix}{action.describe()}" for action in result.actions))
     for path in result.kept:
         click.echo(f"  kept    {printable(path)} (yours: skeleton files are never overwritten)")
     verb = "would change" if dry_run else "changed"

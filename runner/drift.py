@@ -5,7 +5,8 @@ from __future__ import annotations
 import difflib
 import hashlib
 import os
-from dataclasses import dataclass
+import stat
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from runner.manifest import MANIFEST, Entry, OnDisk
@@ -57,14 +58,16 @@ def compare(
     With ``folders`` (step folders) only the files below them are looked at: the plan
     holds only those steps, the rest is known to be unchanged."""
     manifest = owned.entries
-    differences = [
-        d for key, f in planned.items() if (d := _planned(key, f, root, out_dir, manifest))
-    ]
     if folders is None:
-        on_disk = _files_below(out_dir)
+        on_disk = _walk(out_dir, "")
     else:
-        on_disk = {f"{name}/{key}" for name in folders for key in _files_below(out_dir / name)}
-    for key in sorted(on_disk - planned.keys()):
+        on_disk = _Found()
+        for name in folders:
+            on_disk.update(_walk(out_dir / name, f"{name}/"))
+    differences = [
+        d for key, f in planned.items() if (d := _planned(key, f, root, out_dir, manifest, on_disk))
+    ]
+    for key in sorted(on_disk.files - planned.keys()):
         entry = manifest.get(key)
         data = _read(out_dir / key)  # None: a dangling symlink or unreadable
         if entry is None and TEMP_FILE.match(key.rsplit("/", 1)[-1]):
@@ -80,16 +83,62 @@ def compare(
     return differences
 
 
+@dataclass
+class _Found:
+    """What one walk of the output folder found: every file (links, FIFOs, ... too),
+    and the links that ``os.walk`` lists among the folders (to a folder)."""
+
+    files: set[str] = field(default_factory=set)
+    linked_folders: set[str] = field(default_factory=set)
+
+    def update(self, other: _Found) -> None:
+        self.files |= other.files
+        self.linked_folders |= other.linked_folders
+
+
+def _walk(folder: Path, prefix: str) -> _Found:
+    """Keys (``prefix`` + path below ``folder``) of everything below ``folder`` but the
+    manifest: one walk instead of a look-up per planned file (on a clean build nothing
+    exists and nothing needs looking at)."""
+    found = _Found()
+    top = os.fspath(folder)
+    for current, dirs, files in os.walk(top):
+        dirs.sort()
+        relative = os.path.relpath(current, top)
+        base = prefix if relative == "." else f"{prefix}{relative.replace(os.sep, '/')}/"
+        found.files.update(base + name for name in files)
+        found.linked_folders.update(
+            base + name
+            for name in dirs
+            if os.path.islink(os.path.join(current, name))  # noqa: PTH114, PTH118
+        )
+    found.files.discard(MANIFEST)
+    return found
+
+
 def _planned(
-    key: str, planned: PlannedFile, root: Path, out_dir: Path, manifest: dict[str, Entry]
+    key: str,
+    planned: PlannedFile,
+    root: Path,
+    out_dir: Path,
+    manifest: dict[str, Entry],
+    on_disk: _Found,
 ) -> Difference | None:
-    path = out_dir / key
-    if path.is_symlink():  # not ours: wf never writes over or through links
+    if key in on_disk.linked_folders:  # not ours: wf never writes over or through links
         return Difference(UNTRACKED, key, planned, None, _owners(planned, root))
-    if not path.is_file():  # absent, or a folder the build may clear (transaction decides)
+    if key not in on_disk.files:  # absent, or a folder the build may clear (transaction decides)
         return Difference(MISSING, key, planned, None, _owners(planned, root))
-    data = path.read_bytes()
-    if data == planned.content and _is_executable(path) == planned.executable:
+    path = os.path.join(out_dir, key)  # noqa: PTH118
+    try:
+        info = os.lstat(path)
+    except OSError:  # gone since the walk
+        return Difference(MISSING, key, planned, None, _owners(planned, root))
+    if stat.S_ISLNK(info.st_mode):
+        return Difference(UNTRACKED, key, planned, None, _owners(planned, root))
+    data = _read(Path(path)) if stat.S_ISREG(info.st_mode) else None
+    if data is None:  # a FIFO, a device, unreadable: not a file wf can compare
+        return Difference(MISSING, key, planned, None, _owners(planned, root))
+    if data == planned.content and bool(info.st_mode & 0o111) == planned.executable:
         return None
     owners = _owners(planned, root)
     entry = manifest.get(key)
@@ -103,29 +152,11 @@ def _owners(planned: PlannedFile, root: Path) -> tuple[str, ...]:
     return tuple(s.label(root) for s in planned.sources)
 
 
-def _files_below(out_dir: Path) -> set[str]:
-    if not out_dir.is_dir():
-        return set()
-    found = set()
-    for folder, dirs, files in os.walk(out_dir):
-        dirs.sort()
-        relative = Path(folder).relative_to(out_dir)
-        for name in files:
-            key = (relative / name).as_posix()
-            if key != MANIFEST:
-                found.add(key)
-    return found
-
-
 def _read(path: Path) -> bytes | None:
     try:
         return path.read_bytes()
     except OSError:
         return None
-
-
-def _is_executable(path: Path) -> bool:
-    return bool(path.stat().st_mode & 0o111)
 
 
 def _digest(data: bytes) -> str:

@@ -26,9 +26,21 @@ class Source:
 @cache
 def _relative(file: Path, root: Path) -> str:
     try:
-        return file.resolve().relative_to(root.resolve()).as_posix()
+        return _resolved(file).relative_to(_resolved_folder(root)).as_posix()
     except ValueError:
         return file.as_posix()
+
+
+def _resolved(file: Path) -> Path:
+    """``file.resolve()``, with its folder resolved once for all the documents in it."""
+    if file.is_symlink() or file.name in ("", ".", ".."):
+        return file.resolve()
+    return _resolved_folder(file.parent) / file.name
+
+
+@cache
+def _resolved_folder(folder: Path) -> Path:
+    return folder.resolve()
 
 
 @dataclass(frozen=True)

@@ -94,6 +94,8 @@ class Names:
         if block.name is not None:
             self.used.add(block.name)
             done = self._name(block.name, (block.name,), block.source)
+        elif "<<" not in block.content and len(block.content) <= MAX_CHARS:
+            return Expansion(block.content)  # no reference can be in it: its text as it is
         else:
             piece = Piece(block.content, block.source, block.stripped)
             done = self._pieces([piece], (block.target,), block.source)

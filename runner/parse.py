@@ -352,11 +352,11 @@ def markdown_tokens(body: str) -> list[Token]:
     Only the block structure is read (fences, headings, lists, quotes, HTML blocks): an
     inline token keeps its source text in ``content`` but gets no children, since no
     emphasis or link inside prose decides what a block is."""
-    return _block_parser().parse(body)
+    return block_parser().parse(body)
 
 
 @cache
-def _block_parser() -> MarkdownIt:
+def block_parser() -> MarkdownIt:
     """One parser per process: building it (rules, plugins, compiled patterns) cost as
     much as parsing a short document. ``parse`` keeps no state between calls."""
     from markdown_it import MarkdownIt

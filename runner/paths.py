@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+import stat
 from pathlib import Path, PurePosixPath
 
 from runner.errors import PathError
@@ -26,13 +27,25 @@ _NAME = r"[A-Za-z0-9_][A-Za-z0-9_-]*(?:\.[A-Za-z0-9_-]+)*"
 SIMPLE_TARGET = re.compile(rf"{_NAME}(?:/{_NAME})*")
 
 
+# Among simple targets only these names are refused (``windows_problem``): a device name
+# before a name's first dot, in any case.
+SIMPLE_DEVICE = re.compile(r"(?:^|/)(?:CON|PRN|AUX|NUL|COM[1-9]|LPT[1-9])(?=[./]|$)", re.IGNORECASE)
+
+
 def clean_target(target: str, source: Source | None) -> str:
     """Normalise a block's target to a relative POSIX path, or raise ``PathError``."""
-    if SIMPLE_TARGET.fullmatch(target) and len(target) <= MAX_PATH_BYTES:
-        parts = target.split("/")
-        if all(len(p) <= MAX_COMPONENT_BYTES and windows_problem(p) is None for p in parts):
-            return target  # what the full rules return for it (tests/core/test_safety.py)
+    if (
+        SIMPLE_TARGET.fullmatch(target)
+        and len(target) <= MAX_PATH_BYTES
+        and SIMPLE_DEVICE.search(target) is None
+        and (len(target) <= MAX_COMPONENT_BYTES or _short_names(target))
+    ):
+        return target  # what the full rules return for it (tests/core/test_safety.py)
     return normalised_target(target, source)
+
+
+def _short_names(target: str) -> bool:
+    return all(len(part) <= MAX_COMPONENT_BYTES for part in target.split("/"))
 
 
 def normalised_target(target: str, source: Source | None) -> str:
@@ -94,31 +107,87 @@ def confined(
     root: Path,
     relative: str,
     source: Source | None = None,
-    resolved: dict[str, str] | None = None,
+    folders: Folders | None = None,
 ) -> Path:
     """``root / relative``, refusing a location that a symlink moves outside ``root``.
 
-    ``resolved`` caches real paths of folders for one batch of writes (many files
-    share a folder; resolving each costs a system call per path component). Plain
-    strings and ``os.path``: for 10,000 outputs, building ``Path`` objects here cost
-    more than the checks themselves.
+    ``folders`` remembers what one batch of writes learnt about the folders (many
+    files share a folder; resolving each anew costs a system call per path component).
     """
-    cache = {} if resolved is None else resolved
+    return Path(confined_str(root, relative, source, folders))
+
+
+def confined_str(
+    root: Path | str,
+    relative: str,
+    source: Source | None = None,
+    folders: Folders | None = None,
+) -> str:
+    """``confined`` as a plain string: for 10,000 outputs, building ``Path`` objects
+    cost more than the checks themselves."""
+    view = Folders() if folders is None else folders
     top = os.fspath(root)
     destination = os.path.join(top, relative)  # noqa: PTH118
-    real_root = _real(top, cache)
-    real_parent = _real(os.path.dirname(destination), cache)  # noqa: PTH120
+    parent = os.path.dirname(destination)  # noqa: PTH120
+    real_root = view.real(top)
+    real_parent = view.real(parent)
     inside = real_parent == real_root or real_parent.startswith(real_root.rstrip(os.sep) + os.sep)
-    if not inside or os.path.islink(destination):  # noqa: PTH114
+    # Below a folder that does not exist, nothing exists: no link to look for.
+    if not inside or (not view.absent(parent) and os.path.islink(destination)):  # noqa: PTH114
         where = (source.file, source.line) if source else (None, None)
         raise PathError(f"{destination} is reached through a symlink leaving {root}", *where)
-    return Path(destination)
+    return destination
 
 
-def _real(folder: str, cache: dict[str, str]) -> str:
-    if folder not in cache:
-        cache[folder] = os.path.realpath(folder)
-    return cache[folder]
+class Folders:
+    """Folders as one batch of writes finds them, each looked up (``lstat``) once.
+
+    A folder's real path is its parent's real path and its name, unless it is a
+    symlink (then ``os.path.realpath`` resolves it); below a folder that does not
+    exist nothing exists, so nothing below it is looked up. The same answers as
+    ``os.path.realpath`` for every folder, with one ``lstat`` per folder instead of one
+    per path component of every file.
+    """
+
+    def __init__(self) -> None:
+        self._real: dict[str, str] = {}
+        self._missing: set[str] = set()
+
+    def real(self, folder: str) -> str:
+        found = self._real.get(folder)
+        if found is None:
+            found = self._real[folder] = self._resolve(folder)
+        return found
+
+    def absent(self, folder: str) -> bool:
+        """``folder`` did not exist when it was first resolved."""
+        self.real(folder)
+        return folder in self._missing
+
+    def made(self, folder: str) -> None:
+        """``folder`` (and every folder above it) exists now: this batch created it."""
+        while folder in self._missing:
+            self._missing.discard(folder)
+            folder = os.path.dirname(folder)  # noqa: PTH120
+
+    def _resolve(self, folder: str) -> str:
+        parent, name = os.path.split(folder)
+        if not name or not parent:  # the file system's root, or a bare relative name
+            return os.path.realpath(folder)
+        real_parent = self.real(parent)
+        if parent in self._missing:
+            self._missing.add(folder)
+            return os.path.join(real_parent, name)  # noqa: PTH118
+        try:
+            mode = os.lstat(folder).st_mode
+        except (FileNotFoundError, NotADirectoryError):
+            self._missing.add(folder)
+            return os.path.join(real_parent, name)  # noqa: PTH118
+        except OSError:  # unreadable: as os.path.realpath, taken as no link
+            return os.path.join(real_parent, name)  # noqa: PTH118
+        if stat.S_ISLNK(mode):
+            return os.path.realpath(folder)
+        return os.path.join(real_parent, name)  # noqa: PTH118
 
 
 def inside_project(root: Path, path: Path) -> Path:

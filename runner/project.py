@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import time
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -13,7 +14,14 @@ from runner import __version__
 from runner.discover import SET_CONFIG, StepFile, find_sets, find_steps, select
 from runner.errors import DocumentError, PathError, SelectionError
 from runner.model import Step
-from runner.parse import FrontMatterPolicy, decode_text, load_yaml, parse_step, read_text
+from runner.parse import (
+    FrontMatterPolicy,
+    block_parser,
+    decode_text,
+    load_yaml,
+    parse_step,
+    read_text,
+)
 from runner.paths import inside_project
 from runner.profiles import Profile, choose, key_lines, parse_profiles, profile_steps
 from runner.stepcache import (
@@ -28,6 +36,12 @@ from runner.stepcache import (
 from runner.transaction import write_atomic
 
 CACHE_DIR = ".wf"
+# A parse is cached when it took at least this much CPU time. Reading a cache entry back
+# (read, HMAC, decode) costs about half a parse of a small document, and writing it a
+# third more on every miss, so caching pays only for documents that are slow to parse:
+# a document of a few blocks parses in about a millisecond, the python-backend's in
+# 20-70 ms (docs/benchmarks.md).
+CACHE_PARSES_FROM = 0.003  # seconds
 
 
 def cache_dir(root: Path) -> Path:
@@ -181,7 +195,8 @@ def _parser_fingerprint() -> str:
 
 
 def _parse_cached(folder: Path | None, step_file: StepFile, policy: FrontMatterPolicy) -> Step:
-    """Parse a document, reusing the result stored for identical bytes at the same path.
+    """Parse a document, reusing the result stored for identical bytes at the same path
+    (stored when the parse was slow enough to be worth it: ``CACHE_PARSES_FROM``).
 
     Cache files are JSON sealed with this user's key (``runner.stepcache``): one this
     machine did not write - planted, committed, damaged - is a miss, never code run.
@@ -195,9 +210,13 @@ def _parse_cached(folder: Path | None, step_file: StepFile, policy: FrontMatterP
     cached = _load_cached(folder, cache_file, secret) if folder and secret else None
     if cached is not None:
         return cached
+    block_parser()  # built once per process, before the parse is timed
+    started = time.thread_time()
     step = parse_step(step_file, decode_text(raw, step_file.path), policy)
-    payload = encode_step(step) if folder else None
-    if payload is not None and folder is not None and secret is not None:
+    if folder is None or secret is None or time.thread_time() - started < CACHE_PARSES_FROM:
+        return step
+    payload = encode_step(step)
+    if payload is not None:
         with contextlib.suppress(OSError):  # e.g. a read-only checkout: uncached
             write_atomic(folder / cache_file, seal(payload, secret, cache_file))
     return step

@@ -13,12 +13,12 @@ import re
 import threading
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from runner.errors import ConflictError, LockError, printable
 from runner.model import Source
-from runner.paths import confined
+from runner.paths import Folders, confined_str
 
 
 @dataclass(frozen=True)
@@ -33,8 +33,16 @@ class WriteFile:
     def describe(self) -> str:
         return f"{self.kind:<7} {printable(self.rel)}"
 
-    def run(self, root: Path, resolved: dict[str, str]) -> None:
-        path = confined(root, self.rel, self.source, resolved)
+    def run(self, root: Path, folders: Folders, checked: bool = False) -> None:
+        """``checked``: the transaction's check confined this path already."""
+        if checked:
+            path = os.path.join(root, self.rel)  # noqa: PTH118
+        else:
+            path = confined_str(root, self.rel, self.source, folders)
+        parent = os.path.dirname(path)  # noqa: PTH120
+        if folders.absent(parent):  # known not to exist: make it, no failed open first
+            os.makedirs(parent, exist_ok=True)  # noqa: PTH103
+            folders.made(parent)
         write_atomic(path, self.content, self.executable)
 
 
@@ -46,8 +54,8 @@ class DeleteFile:
     def describe(self) -> str:
         return f"delete  {printable(self.rel)}"
 
-    def run(self, root: Path, resolved: dict[str, str]) -> None:
-        path = confined(root, self.rel, None, resolved)
+    def run(self, root: Path, folders: Folders, checked: bool = False) -> None:
+        path = Path(confined_str(root, self.rel, None, folders))
         path.unlink(missing_ok=True)
         _remove_empty_parents(path.parent, root)
 
@@ -63,8 +71,8 @@ class RemoveFolder:
     def describe(self) -> str:
         return f"remove  {printable(self.rel)}/"
 
-    def run(self, root: Path, resolved: dict[str, str]) -> None:
-        folder = confined(root, self.rel, None, resolved)
+    def run(self, root: Path, folders: Folders, checked: bool = False) -> None:
+        folder = Path(confined_str(root, self.rel, None, folders))
         for current, _dirs, _files in os.walk(folder, topdown=False):
             with contextlib.suppress(OSError):  # not empty any more: someone wrote there
                 Path(current).rmdir()
@@ -98,6 +106,9 @@ class Transaction:
 
     root: Path
     actions: list[Action]
+    # what ``check`` found of the folders (their real paths, which exist): ``run`` goes on
+    # from there instead of looking everything up again
+    _folders: Folders | None = field(default=None, init=False, repr=False)
 
     def conflicts(self) -> list[Action]:
         return [a for a in self.actions if a.conflict]
@@ -106,28 +117,31 @@ class Transaction:
         """Refuse, before any write: a path leaving ``root`` through a symlink; a folder,
         file or link standing in the way; and, unless ``force``, an action that would lose
         work (the error ends with ``hint``: what the user can do about it)."""
-        resolved: dict[str, str] = {}
+        folders = Folders()
         for action in self.actions:
-            confined(self.root, action.rel, getattr(action, "source", None), resolved)
-        self._check_shapes()
+            confined_str(self.root, action.rel, getattr(action, "source", None), folders)
+        self._check_shapes(folders)
         conflicts = self.conflicts()
         if conflicts and not force:
             lines = "\n".join(f"  {printable(a.rel)}: {a.conflict}" for a in conflicts)
             raise ConflictError(
                 f"refusing to overwrite {len(conflicts)} file(s):\n{lines}\n{hint}", self.root
             )
+        self._folders = folders
 
     def run(self) -> None:
         """Deletes first, then empty folders, so a file can become a folder (or a folder
-        a file)."""
-        resolved: dict[str, str] = {}  # folders are created as we go: a fresh cache
+        a file). A folder a delete removes is made again by the write that needs it; the
+        real paths ``check`` found stay right (a removed link can only become a folder)."""
+        checked = self._folders is not None
+        folders = self._folders or Folders()
         order = {DeleteFile: 0, RemoveFolder: 1, WriteFile: 2}
         for action in sorted(self.actions, key=lambda a: order[type(a)]):
-            action.run(self.root, resolved)
+            action.run(self.root, folders, checked)
         if self.actions:
             sync_filesystem(self.root)
 
-    def _check_shapes(self) -> None:
+    def _check_shapes(self, view: Folders) -> None:
         gone = _Gone(
             {a.rel for a in self.actions if isinstance(a, DeleteFile)},
             {a.rel for a in self.actions if isinstance(a, RemoveFolder)},
@@ -135,7 +149,7 @@ class Transaction:
         folders: dict[str, str | None] = {}  # parent -> why not a folder (nothing changes)
         for action in self.actions:
             if isinstance(action, WriteFile):
-                problem = _blocked(self.root, action.rel, gone, folders)
+                problem = _blocked(self.root, action.rel, gone, folders, view)
                 if problem:
                     where = (action.source.file, action.source.line) if action.source else ()
                     raise ConflictError(f"cannot write {action.rel}: {problem}", *where)
@@ -152,29 +166,40 @@ class _Gone:
         return any(rel == f or rel.startswith(f"{f}/") for f in self.folders)
 
 
-def _blocked(root: Path, rel: str, gone: _Gone, folders: dict[str, str | None]) -> str | None:
+def _blocked(
+    root: Path, rel: str, gone: _Gone, folders: dict[str, str | None], view: Folders
+) -> str | None:
     """Why ``rel`` cannot become a file once ``gone`` is removed (None: it can).
     ``folders`` remembers each parent's verdict: many files share them (on a clean build
-    none exists yet, and each was looked up again for every file below it)."""
+    none exists yet, and each was looked up again for every file below it); ``view``
+    knows which folders are absent, below which nothing needs looking at."""
     destination = os.path.join(root, rel)  # noqa: PTH118
-    if os.path.isdir(destination) and not os.path.islink(destination):  # noqa: PTH112, PTH114
+    present = not view.absent(os.path.dirname(destination))  # noqa: PTH120
+    if present and os.path.isdir(destination) and not os.path.islink(destination):  # noqa: PTH112, PTH114
         problem = _folder_stays(root, Path(destination), gone)
         if problem:
             return problem
-    parts = rel.split("/")
-    for index in range(1, len(parts)):
-        parent = "/".join(parts[:index])
-        if parent not in folders:
-            folders[parent] = None if parent in gone.files else _not_a_folder(root, parent)
-        if folders[parent] is not None:
-            return folders[parent]
-    return None
+    parent = rel.rpartition("/")[0]
+    return _parent_verdict(root, parent, gone, folders, view) if parent else None
 
 
-def _not_a_folder(root: Path, parent: str) -> str | None:
+def _parent_verdict(
+    root: Path, parent: str, gone: _Gone, folders: dict[str, str | None], view: Folders
+) -> str | None:
+    """Why ``parent`` or a folder above it cannot be a folder (None: all can)."""
+    if parent not in folders:
+        above = parent.rpartition("/")[0]
+        verdict = _parent_verdict(root, above, gone, folders, view) if above else None
+        if verdict is None and parent not in gone.files:
+            verdict = _not_a_folder(root, parent, view)
+        folders[parent] = verdict
+    return folders[parent]
+
+
+def _not_a_folder(root: Path, parent: str, view: Folders) -> str | None:
     """Why ``parent`` cannot be (or become) a folder; None: it is one, or is absent."""
     path = os.path.join(root, parent)  # noqa: PTH118
-    if os.path.isdir(path):  # noqa: PTH112
+    if view.absent(path) or os.path.isdir(path):  # noqa: PTH112
         return None
     if os.path.islink(path):  # noqa: PTH114
         return f"{parent} is a symlink to nothing, so it cannot be a folder; remove it"
@@ -203,7 +228,7 @@ def _rel(root: Path, path: Path) -> str:
 
 
 def write_atomic(
-    path: Path, content: bytes, executable: bool = False, durable: bool = False
+    path: Path | str, content: bytes, executable: bool = False, durable: bool = False
 ) -> None:
     """Write ``content`` to ``path`` so readers see the old or the new file, never half.
 
@@ -211,10 +236,12 @@ def write_atomic(
     file and its folder (the manifest: written after ``sync_filesystem`` flushed the
     files it describes, so a power loss cannot leave it pointing at lost content).
     """
-    temp = temp_path(path)
+    path = os.fspath(path)  # strings below: a build writes thousands of files
+    temp = _temp_name(path)
+    folder = os.path.dirname(path)  # noqa: PTH120
     mode = 0o755 if executable else 0o644
     try:
-        descriptor = _create(temp, path.parent, mode)
+        descriptor = _create(temp, folder, mode)
         try:  # unbuffered: one write call, no file object (a build writes thousands)
             view = memoryview(content)
             while view:
@@ -224,11 +251,12 @@ def write_atomic(
                 os.fsync(descriptor)
         finally:
             os.close(descriptor)
-        os.replace(temp, path)  # noqa: PTH105 (hot path: no pathlib)
+        os.replace(temp, path)  # noqa: PTH105
         if durable:
-            _sync_folder(path.parent)  # the rename itself
+            _sync_folder(folder)  # the rename itself
     except BaseException:
-        temp.unlink(missing_ok=True)
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(temp)  # noqa: PTH108
         raise
 
 
@@ -255,10 +283,15 @@ def sync_filesystem(folder: Path) -> None:
 
 def temp_path(path: Path) -> Path:
     """Where ``write_atomic`` stages ``path``: unique per process and thread."""
-    return path.with_name(f".{path.name}.wf-{os.getpid()}-{threading.get_ident()}.tmp")
+    return Path(_temp_name(os.fspath(path)))
 
 
-def _sync_folder(folder: Path) -> None:
+def _temp_name(path: str) -> str:
+    folder, name = os.path.split(path)
+    return os.path.join(folder, f".{name}.wf-{os.getpid()}-{threading.get_ident()}.tmp")  # noqa: PTH118
+
+
+def _sync_folder(folder: str) -> None:
     descriptor = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
     try:
         os.fsync(descriptor)
@@ -266,15 +299,15 @@ def _sync_folder(folder: Path) -> None:
         os.close(descriptor)
 
 
-def _create(temp: Path, folder: Path, mode: int) -> int:
+def _create(temp: str, folder: str, mode: int) -> int:
     """Open a new temporary file exclusively (never through a planted link)."""
     flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW
     try:
         return os.open(temp, flags, mode)
     except FileNotFoundError:
-        folder.mkdir(parents=True, exist_ok=True)
+        os.makedirs(folder or ".", exist_ok=True)  # noqa: PTH103
     except FileExistsError:
-        temp.unlink()  # left by a killed run of a process with our pid
+        os.unlink(temp)  # noqa: PTH108 (left by a killed run of a process with our pid)
     return os.open(temp, flags, mode)
 
 

@@ -3,6 +3,7 @@ builds, all-or-nothing across sets, damaged caches and manifests, odd targets.""
 
 from __future__ import annotations
 
+from runner import project
 from runner.transaction import temp_path, write_atomic
 
 from .helpers import block, snapshot, standard_project, wf, write_project
@@ -52,7 +53,8 @@ def test_several_sets_are_all_or_nothing(tmp_path):
     assert not (root / "sdlc").exists()
 
 
-def test_damaged_parse_cache_is_a_cache_miss(tmp_path):
+def test_damaged_parse_cache_is_a_cache_miss(tmp_path, monkeypatch):
+    monkeypatch.setattr(project, "CACHE_PARSES_FROM", 0.0)  # cache even these small ones
     root = standard_project(tmp_path)
     assert wf(root, "build").exit_code == 0
     cached = list((root / ".wf" / "parse").glob("*.json"))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from runner import transaction
@@ -111,7 +113,7 @@ def test_files_are_flushed_before_the_manifest_is_replaced(tmp_path, monkeypatch
     real_write, real_sync = transaction.write_atomic, transaction.sync_filesystem
 
     def write(path, content, executable=False, durable=False):
-        events.append(("manifest" if path.name == "manifest.json" else "file", durable))
+        events.append(("manifest" if Path(path).name == "manifest.json" else "file", durable))
         real_write(path, content, executable, durable)
 
     def sync(folder):

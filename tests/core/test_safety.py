@@ -358,6 +358,7 @@ def test_simple_targets_take_a_shortcut_to_the_same_answer():
     rng = random.Random(17)
     alphabet = "aZ09_-./.gG~ "
     words = ["con", "NUL", "com1", "lpt9", "aux.txt", ".git", "git", "x" * 201, "a..b", "ok"]
+    words += ["Con.tar.gz", "prn", "com0", "lpt1.x", "conx", "xcon", "COM9", "nul-x", "y" * 200]
     seen_fast = 0
     for _ in range(20000):
         if rng.random() < 0.5:

@@ -5,11 +5,13 @@ from __future__ import annotations
 import json
 import os
 import pickle
+import shutil
+import time
 from pathlib import Path
 
 import pytest
 
-from runner import parse, stepcache
+from runner import parse, project, stepcache
 
 from .helpers import snapshot, standard_project, wf
 
@@ -21,6 +23,34 @@ def own_key(tmp_path, monkeypatch):
     stepcache.machine_key.cache_clear()
     yield
     stepcache.machine_key.cache_clear()
+
+
+@pytest.fixture(autouse=True)
+def cache_every_parse(monkeypatch):
+    """These documents parse in well under a millisecond: cache them all anyway, since
+    these tests are about what a cache file can do."""
+    monkeypatch.setattr(project, "CACHE_PARSES_FROM", 0.0)
+
+
+def test_only_slow_parses_are_cached(tmp_path, monkeypatch):
+    monkeypatch.undo()  # the default threshold, and this test's own key again
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    root = standard_project(tmp_path / "proj")
+    assert wf(root, "build").exit_code == 0
+    assert not (root / ".wf" / "parse").exists() or _cache_files(root) == []
+
+    real_parse = project.parse_step
+
+    def slow_parse(*args, **kwargs):
+        deadline = time.thread_time() + project.CACHE_PARSES_FROM
+        while time.thread_time() < deadline:  # CPU time, as a slow parse spends it
+            pass
+        return real_parse(*args, **kwargs)
+
+    monkeypatch.setattr(project, "parse_step", slow_parse)
+    shutil.rmtree(root / "sdlc")  # a full build again (the index cannot vouch)
+    assert wf(root, "build").exit_code == 0
+    assert len(_cache_files(root)) == 3
 
 
 class _Payload:
