@@ -585,6 +585,13 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     )
     parser.add_argument("--no-profile", action="store_true", help="skip the pyinstrument profiles")
     parser.add_argument(
+        "--backend-only",
+        action="store_true",
+        help="measure only the python-backend figures and put them into the "
+        "benchmarks.json already in --out (the corpus figures stay as that run left them)",
+    )
+    parser.add_argument("--cold-reps", type=int, help="cold python-backend rounds [2; --quick 1]")
+    parser.add_argument(
         "--render",
         action="store_true",
         help="measure nothing: rewrite benchmarks.md from benchmarks.json and bench/notes.md",
@@ -605,6 +612,9 @@ def main(argv: list[str]) -> int:
     def log(message: str) -> None:
         print(f"[{time.monotonic() - started:6.0f}s] {message}", flush=True)
 
+    cold_reps = args.cold_reps or (1 if args.quick else 2)
+    if args.backend_only:
+        return backend_only(args, cold_reps, reps, log)
     ws = make_workspace(args.work)
     out = args.out or (ws.base / "out" if args.quick else REPO / "docs")
     log(f"work folder {ws.base}; corpora on {ws.fs_kind}")
@@ -626,13 +636,52 @@ def main(argv: list[str]) -> int:
         if not args.no_backend:
             log("python-backend: wf verify --checks")
             try:
-                measure_backend(tools, ws, 1 if args.quick else 2, reps, results, log)
+                measure_backend(tools, ws, cold_reps, reps, results, log)
             except BenchError as exc:  # keep the corpus figures; say why these are missing
                 results.backend = {}
                 results.notes.append(f"python-backend measures failed: {str(exc)[:300]}")
         results.meta["load_after"] = list(os.getloadavg())
         results.meta["duration_s"] = round(time.monotonic() - started)
         write_outputs(results, tools, out, log)
+    except BenchError as exc:
+        print(f"bench: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        release(ws, keep=args.work is not None)
+    return 0
+
+
+def backend_only(
+    args: argparse.Namespace, cold_reps: int, warm_reps: int, log: Callable[[str], None]
+) -> int:
+    """The python-backend measures of this run into an earlier run's benchmarks.json
+    (its corpus figures untouched; ``meta.backend`` says when and at which commit)."""
+    out = args.out or REPO / "docs"
+    data_file = out / "benchmarks.json"
+    if not data_file.is_file():
+        print(f"bench: --backend-only needs {data_file} from a corpus run", file=sys.stderr)
+        return 1
+    data = json.loads(data_file.read_text(encoding="utf-8"))
+    ws = make_workspace(args.work)
+    results = Results()
+    try:
+        tools = make_tools(ws, log)
+        load_before = list(os.getloadavg())
+        started = time.monotonic()
+        log("python-backend: wf verify --checks")
+        measure_backend(tools, ws, cold_reps, warm_reps, results, log)
+        data["backend"] = results.backend
+        data["meta"]["backend"] = {
+            "command": "bench/run " + " ".join(sys.argv[1:]),
+            "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+            "wf": source_identity(),
+            "load_before": load_before,
+            "load_after": list(os.getloadavg()),
+            "duration_s": round(time.monotonic() - started),
+        }
+        data_file.write_text(json.dumps(data, indent=1) + "\n", encoding="utf-8")
+        render_markdown(data, out)
+        log(f"wrote the python-backend figures into {data_file} and {out / 'benchmarks.md'}")
     except BenchError as exc:
         print(f"bench: {exc}", file=sys.stderr)
         return 1

@@ -7,6 +7,7 @@ actions -> run them. Any error before the last stage means nothing is written.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -16,6 +17,7 @@ from runner.derive import CURRENT, RECHECK, RECORDED, Derivations, DeriveOptions
 from runner.discover import StepFile
 from runner.drift import (
     HAND_EDITED,
+    MANIFEST_STALE,
     MISSING,
     ORPHANED,
     STALE,
@@ -25,6 +27,7 @@ from runner.drift import (
 )
 from runner.errors import ConflictError
 from runner.manifest import (
+    MANIFEST,
     Entry,
     OnDisk,
     entries_below,
@@ -35,7 +38,7 @@ from runner.manifest import (
     render_manifest,
     splice_manifest,
 )
-from runner.model import Source
+from runner.model import Source, Step
 from runner.paths import inside_project
 from runner.plan import Plan, PlannedFile, make_plan
 from runner.project import WorkflowSet, cache_dir
@@ -61,6 +64,9 @@ class SetState:
     owned: OnDisk  # the manifest on disk
     planned: dict[str, Entry]  # the manifest entries the plan calls for
     manifest: bytes | None = None  # ``planned`` rendered (rendering 10,000 lines is not free)
+    # what a build records in the stat index once it has written the actions (None:
+    # the set cannot be indexed, see _indexable)
+    pending: index.Pending | None = None
 
 
 def plan_set(wset: WorkflowSet, chosen: list[StepFile] | None = None) -> Plan:
@@ -107,9 +113,23 @@ def state(
         owners = (finding.source.label(wset.root),)
         disk = planned_file.content  # what sdlc/ holds; the report has no new bytes to show
         differences.append(Difference(finding.kind, finding.key, planned_file, disk, owners))
-    if snapshot is not None and not differences and _indexable(plan, wset):
-        index.record(snapshot, plan)
-    return SetState(wset, plan, differences, owned, planned, manifest)
+    pending = None
+    if snapshot is not None and _indexable(plan, wset):
+        hashes = _hashes(wset, [sp.step for sp in plan.steps], planned, manifest)
+        if not differences:
+            index.record(snapshot, plan, hashes)
+        pending = index.pending(wset, snapshot, plan, hashes)
+    return SetState(wset, plan, differences, owned, planned, manifest, pending)
+
+
+def _hashes(
+    wset: WorkflowSet, steps: list[Step], planned: Mapping[str, Entry], manifest: bytes
+) -> index.Hashes:
+    """The content of the set's files as planned: the documents parsed, the outputs
+    and the manifest (what the index verifies recent files by)."""
+    outputs = {key: entry.sha256 for key, entry in planned.items()}
+    outputs[MANIFEST] = hashlib.sha256(manifest).hexdigest()
+    return index.hashes_of(wset, steps, outputs)
 
 
 def changed_state(
@@ -121,8 +141,8 @@ def changed_state(
     as recorded, so their plan is what the manifest says. None: compare in full.
 
     The plan, the manifest entries (found and planned) hold only the changed steps;
-    ``manifest`` is the whole set's. Nothing is indexed from here (the outputs about to
-    be written are too new)."""
+    ``manifest`` is the whole set's. Nothing is indexed from here: a build records the
+    index once it has written (``SetState.pending``)."""
     changed = index.changed_steps(wset, seen)
     if changed is None or not changed.steps:
         return None
@@ -147,7 +167,9 @@ def changed_state(
     if owned is None or manifest is None:
         return None  # not a manifest wf wrote as it is: the full comparison says why
     differences = compare(plan.outputs(), wset.root, wset.out_dir, owned, manifest, folders)
-    return SetState(wset, plan, differences, owned, replanned, manifest)
+    hashes = _hashes(wset, steps, replanned, manifest)
+    pending = index.pending_partial(changed, plan, hashes)
+    return SetState(wset, plan, differences, owned, replanned, manifest, pending)
 
 
 def _indexable(plan: Plan, wset: WorkflowSet) -> bool:
@@ -176,6 +198,7 @@ class BuildResult:
     untracked: list[str] = field(default_factory=list)
     manifest: bytes | None = None  # the new manifest, when it changes
     transaction: Transaction | None = None  # the actions, checked (None: nothing to do)
+    pending: index.Pending | None = None  # the set is consistent once they ran: index it
 
     @property
     def changed(self) -> bool:
@@ -205,7 +228,20 @@ def build(
         if not dry_run:
             for result in results:
                 _run(result)
+                _index(result)
         return results
+
+
+def _index(result: BuildResult) -> None:
+    """Record the stat index of a set the build has just made consistent: the next
+    no-op verifies what was written by its hash instead of comparing everything."""
+    if result.pending is None:
+        return
+    wset = result.wset
+    outputs = wset.out_dir.relative_to(wset.root).as_posix()
+    touched = {f"{outputs}/{action.rel}" for action in result.actions}
+    touched.add(f"{outputs}/{MANIFEST}")
+    index.record_build(wset, result.pending, touched)
 
 
 @contextlib.contextmanager
@@ -248,7 +284,14 @@ def _prepare(
     manifest = _merged_manifest(current, prefixes, keep)
     if manifest != current.owned.raw:
         result.manifest = manifest
+    if prefixes == ("",) and not keep and all(_settles(d) for d in current.differences):
+        result.pending = current.pending
     return result
+
+
+def _settles(difference: Difference) -> bool:
+    """Building removes ``difference`` (a stray file stays, and so does what derive found)."""
+    return difference.kind == MANIFEST_STALE or _action(difference) is not None
 
 
 def _manifest_fits(wset: WorkflowSet) -> None:

@@ -10,9 +10,16 @@ index it trusts stats only where they can prove something:
 - any difference - a file edited (ctime changes even when mtime is put back), replaced
   (a new inode), added or removed (its folder's mtime changes), a manifest edited - and
   the full comparison runs, which finds and explains the change;
-- the index is written only when every recorded time lies before the moment the
-  comparison began, less ``RACY_NS``: a change within the same clock tick as the
-  recorded stat could keep every field the same (git's "racily clean" files);
+- a file whose recorded times lie within ``RACY_NS`` of the moment its stats were taken
+  could change again within the same clock tick and keep every field the same (git's
+  "racily clean" files): the index keeps its sha256 (what the plan made, or the bytes a
+  document was parsed from), and a later run trusts its stats only when its content
+  still has that hash. Such entries settle: a run that finds them older than
+  ``RACY_NS`` records the index again without them. A recent file whose content is not
+  known keeps the index from being written at all;
+- a build records the index of the set it made consistent, with the files it wrote
+  (racy, so verified by hash on the next run), unless anything but what it wrote
+  changed while it ran;
 - the stats are taken *before* the comparison reads anything, so a change made while
   it runs leaves stats that no longer match;
 - the index is sealed with this user's key like the parse cache (``runner.stepcache``):
@@ -27,12 +34,14 @@ import importlib.util
 import json
 import os
 import sys
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from runner import __version__
+from runner.discover import SET_CONFIG
 from runner.errors import PathError
 from runner.model import Source
 from runner.paths import inside_project
@@ -44,12 +53,16 @@ if TYPE_CHECKING:
     from runner.model import Step
     from runner.plan import Plan, StepPlan
 
-FORMAT = "wf-index-2"
+FORMAT = "wf-index-3"
 RACY_NS = 1_000_000_000  # files changed less than this before a comparison are not trusted
 LIBRARIES = ("markdown_it", "mdit_py_plugins", "yaml", "jinja2")
 MAX_INDEX_BYTES = 256 * 1024 * 1024
+MAX_FILE_BYTES = 1024 * 1024 * 1024  # a racy file larger than this is taken as changed
 
 Stats = dict[str, list[int]]
+# key below the project -> the sha256 its content has ("": the plan does not read it;
+# None: not known)
+Hashes = Callable[[str], "str | None"]
 
 
 def index_file(wset: WorkflowSet) -> Path:
@@ -65,10 +78,19 @@ class Snapshot:
         self.fingerprint = fingerprint(wset)
         self.stats = tree_stats(wset)
 
-    def settled(self) -> bool:
-        """Every recorded time lies far enough before the snapshot to be trusted."""
+    def racy(self, hashes: Hashes) -> dict[str, str] | None:
+        """The sha256 of each file too recent for its stats alone to be trusted (None:
+        one of them has no known content, so no index can be kept)."""
         limit = self.clock - RACY_NS
-        return all(max(stat[-2:], default=0) < limit for stat in self.stats.values())
+        racy: dict[str, str] = {}
+        for key, stat in self.stats.items():
+            if key.endswith("/") or max(stat[-2:], default=0) < limit:
+                continue  # a folder (its names are keys of their own), or settled
+            digest = hashes(key)
+            if digest is None:
+                return None
+            racy[key] = digest  # "": a file the plan does not read (a README beside the steps)
+        return racy
 
 
 def snapshot(wset: WorkflowSet) -> Snapshot | None:
@@ -84,27 +106,103 @@ def snapshot(wset: WorkflowSet) -> Snapshot | None:
     return Snapshot(wset, clock)
 
 
-def record(snap: Snapshot, plan: Plan) -> None:
-    """Keep the snapshot of a set just found consistent (when its stats can be trusted),
-    with the warnings its plan gave, which a run answered from the index repeats, and
-    what each step made (see ``changed_steps``)."""
+def record(snap: Snapshot, plan: Plan, hashes: Hashes) -> None:
+    """Keep the snapshot of a set just found consistent, with the warnings its plan
+    gave, which a run answered from the index repeats, and what each step made (see
+    ``changed_steps``); ``hashes`` gives the content of recent files."""
+    kept = pending(snap.wset, snap, plan, hashes)
+    _write(snap, _warning_data(kept.warnings), kept.facts, kept.partial, hashes)
+
+
+def _warning_data(warnings: Iterable[tuple[Source, str]]) -> list[list[object]]:
+    return [[str(source.file), source.line, message] for source, message in warnings]
+
+
+def _write(
+    snap: Snapshot,
+    warnings: list[list[object]],
+    facts: dict[str, dict[str, object]],
+    partial: bool,
+    hashes: Hashes,
+) -> None:
     secret = machine_key()
+    racy = snap.racy(hashes)
     data = {
         "format": FORMAT,
         "fingerprint": snap.fingerprint,
-        "warnings": [[str(source.file), source.line, message] for source, message in plan.warnings],
+        "warnings": warnings,
         "stats": snap.stats,
-        "steps": {sp.step.number: _step_facts(sp) for sp in plan.steps},
-        "partial": not any(sp.step.generate for sp in plan.steps),
+        "racy": racy,
+        "steps": facts,
+        "partial": partial,
     }
     with contextlib.suppress(OSError, PathError):
         path = inside_project(snap.wset.root, index_file(snap.wset))
-        if secret is not None and snap.settled():
+        if secret is not None and racy is not None:
             write_atomic(
                 path, seal(json.dumps(data, separators=(",", ":")).encode(), secret, path.name)
             )
         else:
             path.unlink(missing_ok=True)
+
+
+def forget(wset: WorkflowSet) -> None:
+    """No index: the next run compares in full."""
+    with contextlib.suppress(OSError, PathError):
+        inside_project(wset.root, index_file(wset)).unlink(missing_ok=True)
+
+
+@dataclass
+class Pending:
+    """What a build needs to record the index once its writes are done: the trees'
+    stats from before it read anything, and what ``record`` would keep."""
+
+    before: Stats
+    facts: dict[str, dict[str, object]]
+    partial: bool
+    warnings: list[tuple[Source, str]]
+    hashes: Hashes
+
+
+def record_build(wset: WorkflowSet, pending: Pending, touched: set[str]) -> None:
+    """After a build made the set consistent: keep the index of the trees as they are
+    now, when nothing changed since ``pending.before`` but the output files in
+    ``touched`` (written or deleted, keys below the project) and the output folders
+    they are in. What it wrote is racy, so the next run checks it by its hash."""
+    snap = snapshot(wset)
+    if snap is None:
+        return
+    outputs = wset.out_dir.relative_to(wset.root).as_posix() + "/"
+    before = pending.before
+    for key in (before.keys() | snap.stats.keys()) - touched:
+        moved = before.get(key) != snap.stats.get(key)
+        if moved and not (key.endswith("/") and key.startswith(outputs)):
+            forget(wset)  # changed while the build ran: the next run compares in full
+            return
+    warnings = _warning_data(pending.warnings)
+    _write(snap, warnings, pending.facts, pending.partial, pending.hashes)
+
+
+def pending_partial(changed: Changed, plan: Plan, hashes: Hashes) -> Pending:
+    """``Pending`` after a partial comparison: the changed steps' facts are new, the
+    others' as recorded; a recent file of another step is known by the index's hash."""
+    facts = {**changed.facts, **step_facts(plan)}
+
+    def known(key: str) -> str | None:
+        return hashes(key) or changed.racy.get(key)
+
+    return Pending(changed.before, facts, True, list(changed.warnings), known)
+
+
+def pending(wset: WorkflowSet, snap: Snapshot, plan: Plan, hashes: Hashes) -> Pending:
+    """``record``'s data for ``plan`` (every step of the set), for after a build."""
+    partial = not any(sp.step.generate for sp in plan.steps)
+    return Pending(snap.stats, step_facts(plan), partial, list(plan.warnings), hashes)
+
+
+def step_facts(plan: Plan) -> dict[str, dict[str, object]]:
+    """What each step of ``plan`` made, as the index records it."""
+    return {sp.step.number: _step_facts(sp) for sp in plan.steps}
 
 
 @dataclass
@@ -122,7 +220,37 @@ def look(wset: WorkflowSet) -> Look:
         return Look(None, {})
     if data.get("fingerprint") != fingerprint(wset):
         return Look(None, {})
-    return Look(data, tree_stats(wset))
+    stats = tree_stats(wset)
+    racy = data.get("racy")
+    if not isinstance(racy, dict):
+        return Look(None, {})
+    recorded = data.get("stats")
+    for key, digest in racy.items():
+        same = isinstance(recorded, dict) and stats.get(key) == recorded.get(key)
+        if digest and same and _content_digest(wset.root / key) != digest:
+            stats[key] = []  # the same stats, other bytes: changed after all
+    return Look(data, stats)
+
+
+def _content_digest(path: Path) -> str | None:
+    try:
+        data = read_regular(path, MAX_FILE_BYTES)
+    except OSError:
+        return None
+    return hashlib.sha256(data).hexdigest() if data is not None else None
+
+
+def settle(wset: WorkflowSet, seen: Look) -> None:
+    """An index just found right, with racy entries: record it again, so the entries
+    that have settled since are trusted by their stats alone from now on."""
+    data = seen.data
+    if data is None or not data.get("racy"):
+        return
+    snap = snapshot(wset)
+    if snap is None or snap.stats != seen.stats:
+        return  # changed since it was looked at: the next run finds out
+    racy = data["racy"]
+    _write(snap, data["warnings"], data["steps"], bool(data["partial"]), racy.get)
 
 
 def recall(wset: WorkflowSet, seen: Look | None = None) -> list[tuple[Source, str]] | None:
@@ -131,7 +259,30 @@ def recall(wset: WorkflowSet, seen: Look | None = None) -> list[tuple[Source, st
     seen = seen or look(wset)
     if seen.data is None or seen.data.get("stats") != seen.stats:
         return None
-    return _warnings(seen.data)
+    warnings = _warnings(seen.data)
+    if warnings is not None:
+        settle(wset, seen)
+    return warnings
+
+
+def hashes_of(wset: WorkflowSet, steps: Iterable[Step], outputs: Mapping[str, str]) -> Hashes:
+    """Where the content of a recent file is known: a document's from its parse, an
+    output's (``outputs``: key below ``sdlc/<set>/`` -> sha256, the manifest included)
+    from the plan."""
+    root = wset.root
+    documents = {step.path.relative_to(root).as_posix(): step.sha256 for step in steps}
+    read = {f.path.relative_to(root).as_posix() for f in wset.step_files}
+    read.add((wset.folder / SET_CONFIG).relative_to(root).as_posix())  # wf.yaml: unknown
+    prefix = wset.out_dir.relative_to(root).as_posix() + "/"
+
+    def find(key: str) -> str | None:
+        if key.startswith(prefix):
+            return outputs.get(key[len(prefix) :])
+        if key not in read:
+            return ""  # beside the documents, never read by the plan
+        return documents.get(key) or None
+
+    return find
 
 
 def _warnings(data: dict[str, Any]) -> list[tuple[Source, str]] | None:
@@ -170,6 +321,8 @@ class Changed:
     steps: list[str]
     facts: dict[str, dict[str, Any]]  # step number -> what it made when recorded
     warnings: list[tuple[Source, str]]
+    racy: dict[str, str] = field(default_factory=dict)  # the index's recent files
+    before: Stats = field(default_factory=dict)  # the trees' stats it was found with
 
     def replannable(self, step: Step) -> bool:
         """``step`` (a changed document, parsed again) can be planned on its own: it and
@@ -241,7 +394,8 @@ def changed_steps(wset: WorkflowSet, seen: Look | None = None) -> Changed | None
     facts, warnings = data.get("steps"), _warnings(data)
     if not isinstance(facts, dict) or set(facts) != set(documents.values()) or warnings is None:
         return None
-    return Changed(sorted(steps), facts, warnings)
+    racy = data.get("racy") or {}
+    return Changed(sorted(steps), facts, warnings, racy, now)
 
 
 def _load(wset: WorkflowSet) -> object:

@@ -129,6 +129,7 @@ class Step:
     template: bool = False
     generate: dict[str, Any] | None = None
     derivations: tuple[Derivation, ...] = ()
+    sha256: str = ""  # of the document's bytes (the stat index verifies recent ones by it)
 
     @property
     def id(self) -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -213,6 +213,7 @@ def _parse_cached(folder: Path | None, step_file: StepFile, policy: FrontMatterP
     block_parser()  # built once per process, before the parse is timed
     started = time.thread_time()
     step = parse_step(step_file, decode_text(raw, step_file.path), policy)
+    step = replace(step, sha256=hashlib.sha256(raw).hexdigest())
     if folder is None or secret is None or time.thread_time() - started < CACHE_PARSES_FROM:
         return step
     payload = encode_step(step)

@@ -7,6 +7,7 @@ were compared, and expects ``wf verify`` to find exactly what it finds without a
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 
@@ -155,11 +156,21 @@ def test_damaged_index_means_a_full_comparison(recorded):
     assert index.recall(load_set(recorded, "demo")) == []  # the full comparison re-recorded it
 
 
-def test_recent_files_are_not_trusted(tmp_path):
+def test_recent_files_are_trusted_only_by_their_hash(tmp_path):
     """Without the ``settled`` fixture: files written less than RACY_NS ago (all of
-    them, here) could change within one clock tick unseen, so no index is kept."""
+    them, here) could change within one clock tick unseen. The index keeps the hash of
+    each (the documents as parsed, the outputs as planned); one whose content the run
+    does not know - ``wf.yaml``, read before the stats are taken - keeps no index."""
     root = standard_project(tmp_path / "proj")
     assert wf(root, "build").exit_code == 0
+    racy = index.look(load_set(root, "demo")).data["racy"]
+    assert (
+        racy["workflows/demo/01_project_setup.md"]
+        == hashlib.sha256(doc_path(root, "01_project_setup.md").read_bytes()).hexdigest()
+    )
+    assert racy[f"sdlc/demo/{KEY}"] == hashlib.sha256(EXPECTED[KEY]).hexdigest()
+    assert racy["workflows/demo/README.md"] == ""  # not read by the plan: no hash needed
+    (root / "workflows" / "demo" / "wf.yaml").write_text("vars: {}\n")
     assert wf(root, "verify").exit_code == 0
     assert not index.index_file(load_set(root, "demo")).exists()
 
@@ -169,7 +180,7 @@ def test_drift_is_never_recorded(tmp_path, settled):
     assert wf(root, "build").exit_code == 0
     (root / "sdlc" / "demo" / KEY).write_text("changed\n")
     assert wf(root, "verify").exit_code == 1
-    assert not index.index_file(load_set(root, "demo")).exists()
+    assert index.recall(load_set(root, "demo")) is None  # the build's index vouches no more
     assert wf(root, "verify").exit_code == 1
 
 
@@ -417,3 +428,84 @@ def test_a_spliced_manifest_is_the_rendered_one():
         assert below is not None
         assert below.entries == {k: e for k, e in old.items() if k.startswith(chosen)}
     assert splice_manifest(b'{"version": 1}', "demo", (), {}) is None
+
+
+# --- the index a build records (its files are racy: verified by hash) -------------------
+
+
+def recorded_stats(root):
+    """The stats the index holds, as the next run would read them if nothing changed."""
+    return index.look(load_set(root, "demo")).data["stats"]
+
+
+def same_stats_as_recorded(monkeypatch, root):
+    """From now on the trees' stats are what the index recorded: a change within the
+    clock tick of the recorded stat, which stats alone cannot see."""
+    frozen = recorded_stats(root)
+    monkeypatch.setattr(index, "tree_stats", lambda wset: dict(frozen))
+
+
+def test_a_build_records_the_index_so_the_next_run_parses_nothing(tmp_path, monkeypatch):
+    root = standard_project(tmp_path / "proj")
+    assert wf(root, "build").exit_code == 0
+    data = index.look(load_set(root, "demo")).data
+    assert data is not None and f"sdlc/demo/{KEY}" in data["racy"]  # just written: racy
+    no_parsing(monkeypatch)
+    result = wf(root, "verify")
+    assert result.exit_code == 0, result.output
+    assert "demo: up to date" in wf(root, "build").output
+
+
+def test_an_output_changed_within_the_racy_window_is_found_by_its_hash(tmp_path, monkeypatch):
+    root = standard_project(tmp_path / "proj")
+    assert wf(root, "build").exit_code == 0
+    same_stats_as_recorded(monkeypatch, root)
+    (root / "sdlc" / "demo" / KEY).write_bytes(EXPECTED[KEY].replace(b"app = ", b"app=  "))
+    assert kinds(root) == [("hand-edited", KEY)]
+
+
+def test_a_document_changed_within_the_racy_window_is_found_by_its_hash(tmp_path, monkeypatch):
+    root = standard_project(tmp_path / "proj")
+    assert wf(root, "build").exit_code == 0
+    same_stats_as_recorded(monkeypatch, root)
+    edit(root, "01_project_setup.md", "name: shop", "name: shoq")
+    assert kinds(root) == [("manifest", "manifest.json"), ("stale", PYPROJECT)]
+
+
+def test_racy_entries_settle_on_a_later_run(tmp_path, monkeypatch):
+    root = standard_project(tmp_path / "proj")
+    assert wf(root, "build").exit_code == 0
+    assert index.look(load_set(root, "demo")).data["racy"]
+    monkeypatch.setattr(index, "RACY_NS", -3600 * 10**9)  # as if an hour had passed
+    assert wf(root, "verify").exit_code == 0  # answered from the index, which settles
+    assert index.look(load_set(root, "demo")).data["racy"] == {}
+
+
+def test_a_second_edit_right_after_an_edit_build_is_planned_alone(recorded, monkeypatch):
+    edit(recorded, DOCS, "id int", "id bigint")
+    parsed_only(monkeypatch, {DOCS})
+    assert wf(recorded, "build").exit_code == 0
+    edit(recorded, DOCS, "id bigint", "id smallint")
+    assert [kind for kind, *_ in partial_differences(recorded)] == ["manifest", "stale"]
+    assert wf(recorded, "build").exit_code == 0
+    assert wf(recorded, "verify").exit_code == 0
+    monkeypatch.undo()
+    assert full_differences(recorded) == []
+
+
+def test_a_file_changed_while_the_build_ran_keeps_the_index_from_vouching(tmp_path, monkeypatch):
+    root = standard_project(tmp_path / "proj")
+    assert wf(root, "build").exit_code == 0
+    edit(root, DOCS, "id int", "id bigint")  # something to write
+    other = root / "sdlc" / "demo" / KEY  # an output this build does not write
+    real_run = build.Transaction.run
+
+    def run_and_meddle(self):
+        real_run(self)
+        other.write_bytes(other.read_bytes() + b"# meddled\n")
+
+    monkeypatch.setattr(build.Transaction, "run", run_and_meddle)
+    assert wf(root, "build").exit_code == 0
+    monkeypatch.undo()
+    assert not index.index_file(load_set(root, "demo")).exists()  # not recorded at all
+    assert kinds(root) == [("hand-edited", KEY)]
