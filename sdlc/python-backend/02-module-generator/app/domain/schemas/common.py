@@ -42,15 +42,26 @@ MAX_JSON_DEPTH = 32
 FilterMap = dict[str, tuple[str, FilterOp]]
 
 
-def _reject_nul(value: str) -> str:
+def storable_text(value: str) -> str:
+    """`value`, if PostgreSQL can store it as text: no NUL, and valid UTF-8 (a lone
+    surrogate such as JSON's `"\\ud800"` has no UTF-8 form)."""
     if "\x00" in value:
         msg = "must not contain NUL characters"
         raise ValueError(msg)
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        msg = "must be valid Unicode (no unpaired surrogates)"
+        raise ValueError(msg) from None
     return value
 
 
 def _to_utc(value: datetime.datetime) -> datetime.datetime:
-    return value.astimezone(datetime.UTC)
+    try:
+        return value.astimezone(datetime.UTC)
+    except OverflowError:  # 0001-01-01T00:00+01:00 is a moment before year 1 in UTC
+        msg = "is outside the range of datetimes (years 1 to 9999 in UTC)"
+        raise ValueError(msg) from None
 
 
 def _check_json(value: object, depth: int = 0) -> None:
@@ -58,13 +69,13 @@ def _check_json(value: object, depth: int = 0) -> None:
         msg = f"is nested deeper than {MAX_JSON_DEPTH} levels"
         raise ValueError(msg)
     if isinstance(value, str):
-        _reject_nul(value)
+        storable_text(value)
     elif isinstance(value, float) and not math.isfinite(value):
         msg = "must not contain NaN or Infinity"
         raise ValueError(msg)
     elif isinstance(value, dict):
         for key, item in value.items():
-            _reject_nul(key)
+            storable_text(key)
             _check_json(item, depth + 1)
     elif isinstance(value, list):
         for item in value:
@@ -76,8 +87,9 @@ def _valid_json(value: dict[str, Any]) -> dict[str, Any]:
     return value
 
 
-Text = Annotated[str, AfterValidator(_reject_nul)]
-Email = Annotated[EmailStr, AfterValidator(_reject_nul)]
+# Every string that reaches PostgreSQL (bodies and filters, of any step) is `Text`.
+Text = Annotated[str, AfterValidator(storable_text)]
+Email = Annotated[EmailStr, AfterValidator(storable_text)]
 Int32 = Annotated[int, Field(ge=-INT32_MAX - 1, le=INT32_MAX)]
 Int64 = Annotated[int, Field(ge=-INT64_MAX - 1, le=INT64_MAX)]
 Float = Annotated[float, Field(allow_inf_nan=False)]

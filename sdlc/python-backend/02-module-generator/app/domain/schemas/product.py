@@ -81,8 +81,16 @@ class ProductListParams(_common.ListParams):
     }
 
     name: _common.Text | None = None
-    price_min: _common.Numeric | None = None
-    price_max: _common.Numeric | None = None
+    price_min: _common.Numeric | None = _pydantic.Field(
+        default=None,
+        max_digits=10,
+        decimal_places=2,
+    )
+    price_max: _common.Numeric | None = _pydantic.Field(
+        default=None,
+        max_digits=10,
+        decimal_places=2,
+    )
     stock_min: _common.Int32 | None = None
     stock_max: _common.Int32 | None = None
     is_active: _types.Bool | None = None
