@@ -3,7 +3,7 @@
 from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter, Body, Depends, Query, Request, Response, status
+from fastapi import APIRouter, Body, Depends, Form, Query, Request, Response, status
 from fastapi.security import OAuth2PasswordRequestForm
 
 from app.auth.dependencies import (
@@ -15,6 +15,7 @@ from app.auth.dependencies import (
 )
 from app.auth.errors import AuthenticationError, InvalidTokenError
 from app.auth.schemas import (
+    EMAIL_MAX,
     Accepted,
     Credentials,
     MeUpdate,
@@ -29,7 +30,31 @@ from app.auth.schemas import (
 )
 from app.auth.service import AuthComponents
 from app.auth.tokens import TokenType
-from app.domain.schemas.common import list_query
+from app.domain.schemas.common import Text, list_query
+
+
+class PasswordForm(OAuth2PasswordRequestForm):
+    """OAuth2's password form with `username` typed like every other string that reaches
+    PostgreSQL (`Text`: a NUL is a 422, not a database error). Same fields, same schema."""
+
+    def __init__(
+        self,
+        *,
+        grant_type: Annotated[str | None, Form(pattern="^password$")] = None,
+        username: Annotated[Text, Form(max_length=EMAIL_MAX)],
+        password: Annotated[str, Form(json_schema_extra={"format": "password"})],
+        scope: Annotated[str, Form()] = "",
+        client_id: Annotated[str | None, Form()] = None,
+        client_secret: Annotated[str | None, Form(json_schema_extra={"format": "password"})] = None,
+    ) -> None:
+        super().__init__(
+            grant_type=grant_type,
+            username=username,
+            password=password,
+            scope=scope,
+            client_id=client_id,
+            client_secret=client_secret,
+        )
 
 
 async def no_store(response: Response) -> None:
@@ -100,7 +125,7 @@ async def register(
 
 @auth_router.post("/token")
 async def token(
-    form: Annotated[OAuth2PasswordRequestForm, Depends()],
+    form: Annotated[PasswordForm, Depends()],
     request: Request,
     response: Response,
     auth: AuthDep,

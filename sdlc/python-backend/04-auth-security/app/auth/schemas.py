@@ -4,17 +4,26 @@ from datetime import datetime
 from typing import Annotated, ClassVar, Literal, Self
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, EmailStr, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from app.domain.models.user import Role
 from app.domain.query import FilterOp
-from app.domain.schemas.common import FilterMap, ListParams, PageResponse, UpdateSchema
+from app.domain.schemas.common import (
+    Email,
+    FilterMap,
+    ListParams,
+    PageResponse,
+    Text,
+    UpdateSchema,
+)
 
 # Hard bounds for the schema; AuthSettings.password_min_length/max_length narrow them.
 PASSWORD_MIN, PASSWORD_MAX = 8, 1024
+EMAIL_MAX = 320
 
-# PostgreSQL text cannot hold NUL; refuse it here (422) instead of failing at INSERT (500).
-Name = Annotated[str, Field(min_length=1, max_length=255, pattern=r"^[^\x00]*$")]
+# Every string stored or looked up is `Text`/`Email` (step 02): PostgreSQL text cannot
+# hold NUL, so it is refused here (422) instead of failing in the database (500).
+Name = Annotated[Text, Field(min_length=1, max_length=255)]
 
 
 class _Strict(BaseModel):
@@ -23,7 +32,7 @@ class _Strict(BaseModel):
 
 
 class Credentials(_Strict):
-    email: EmailStr = Field(max_length=320)
+    email: Email = Field(max_length=EMAIL_MAX)
     password: str = Field(min_length=1, max_length=PASSWORD_MAX)
 
     @field_validator("email")
@@ -108,5 +117,5 @@ class UserListParams(ListParams):
         "is_active": ("is_active", FilterOp.EQ),
     }
 
-    email: str | None = Field(default=None, max_length=320)
+    email: Text | None = Field(default=None, max_length=EMAIL_MAX)
     is_active: bool | None = None
