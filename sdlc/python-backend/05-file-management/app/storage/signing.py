@@ -30,20 +30,24 @@ class UrlSigner:
         self._key = key
         self._base_path = base_path.rstrip("/")
 
-    def _signature(self, key: str, expires: int) -> str:
+    def _signature(self, key: str, expires: int) -> bytes:
         message = f"{key}\n{expires}".encode()
-        return hmac.new(self._key, message, hashlib.sha256).hexdigest()
+        return hmac.new(self._key, message, hashlib.sha256).hexdigest().encode()
 
     def sign(self, key: str, *, expires_in: int, now: float | None = None) -> str:
         expires = int(now if now is not None else time.time()) + expires_in
-        query = urlencode({"expires": expires, "signature": self._signature(key, expires)})
+        signature = self._signature(key, expires).decode()
+        query = urlencode({"expires": expires, "signature": signature})
         return f"{self._base_path}/{quote(key)}?{query}"
 
     def verify(self, key: str, expires: int, signature: str, *, now: float | None = None) -> None:
         """Raise `InvalidSignatureError` unless the URL is intact and not expired."""
         expected = self._signature(key, expires)
-        # Compare first, in constant time; only then look at the clock.
-        if not hmac.compare_digest(expected, signature.lower()):
+        # Compare first, in constant time; only then look at the clock. As bytes: with
+        # two str, compare_digest raises TypeError for any non-ASCII character, and the
+        # signature comes straight from the query string.
+        presented = signature.lower().encode("utf-8", "replace")
+        if not hmac.compare_digest(expected, presented):
             raise InvalidSignatureError("The download URL is invalid")
         if (now if now is not None else time.time()) >= expires:
             raise InvalidSignatureError("The download URL has expired")

@@ -127,6 +127,10 @@ async def test_tampered_and_expired_urls_are_refused(
         (split.path, str(int(query["expires"]) + 3600), query["signature"]),
         (other_key, query["expires"], query["signature"]),
         (split.path.replace("original", "thumb-64.webp"), query["expires"], query["signature"]),
+        # Garbage from the query string is "invalid" too, never a 500: a non-ASCII
+        # signature, a non-ASCII key with an expiry far beyond any clock.
+        (split.path, query["expires"], "é" * 64),
+        (f"{FILES}/content/é/ü", str(10**40), "ß" + query["signature"][1:]),
     ]:
         response = await client.get(path, params={"expires": expires, "signature": signature})
         assert response.status_code == 403, (path, response.text)
