@@ -6,9 +6,10 @@ from uuid import UUID
 from sqlalchemy import exists, inspect, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm.exc import StaleDataError
 
 from app.domain.base import Base
-from app.domain.exceptions import ConflictError
+from app.domain.exceptions import ConflictError, NotFoundError
 from app.domain.query import ListQuery, Page, SortField
 from app.domain.repositories.base import Repository
 from app.utils.query import apply_filters, apply_sorting, column_for, paginate
@@ -65,6 +66,10 @@ class SQLAlchemyRepository[EntityT: Base](Repository[EntityT]):
             detail = f" ({constraint})" if constraint else ""
             msg = f"{self.model.__name__} conflicts with existing data{detail}"
             raise ConflictError(msg) from exc
+        except StaleDataError as exc:
+            # The UPDATE matched no row: another request deleted it after we read it.
+            msg = f"{self.model.__name__} not found"
+            raise NotFoundError(msg) from exc
 
 
 def _constraint_name(exc: IntegrityError) -> str | None:

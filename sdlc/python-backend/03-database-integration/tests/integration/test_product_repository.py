@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.database import Database, SQLAlchemyUnitOfWork, transaction
-from app.domain.exceptions import ConflictError, InvalidQueryError
+from app.domain.exceptions import ConflictError, InvalidQueryError, NotFoundError
 from app.domain.models.product import Product
 from app.domain.query import Filter, FilterOp, ListQuery, SortField
 from app.repository.product_repository import SQLAlchemyProductRepository
@@ -82,6 +82,29 @@ async def test_delete_removes_row(database: Database) -> None:
 
     async with database.session() as session:
         assert await SQLAlchemyProductRepository(session).get(item.id) is None
+
+
+async def test_row_deleted_meanwhile_is_not_found(database: Database) -> None:
+    """PATCH racing a DELETE: the row was read, then removed by another transaction; the
+    UPDATE matches no row (StaleDataError), which is a 404, not a 500. (A DELETE racing a
+    DELETE only warns in SQLAlchemy: the row is gone either way.)"""
+    item = product()
+    await seed(database, item)
+
+    async with database.session() as session:
+        repository = SQLAlchemyProductRepository(session)
+        loaded = await repository.get(item.id)
+        assert loaded is not None
+        async with database.session() as racer, transaction(racer):
+            await racer.delete(await racer.get(Product, item.id))
+
+        async def patch() -> None:
+            async with SQLAlchemyUnitOfWork(session):
+                loaded.stock = 1
+                await repository.update(loaded)
+
+        with pytest.raises(NotFoundError, match="Product not found"):
+            await patch()
 
 
 async def test_find_filters_sorts_and_paginates(database: Database) -> None:
