@@ -72,11 +72,11 @@ def index_file(wset: WorkflowSet) -> Path:
 class Snapshot:
     """The stats of a set's trees, taken before a full comparison reads them."""
 
-    def __init__(self, wset: WorkflowSet, clock: int) -> None:
+    def __init__(self, wset: WorkflowSet, clock: int, stats: Stats | None = None) -> None:
         self.wset = wset
         self.clock = clock  # the file system's time when the snapshot began
         self.fingerprint = fingerprint(wset)
-        self.stats = tree_stats(wset)
+        self.stats = tree_stats(wset) if stats is None else stats
 
     def racy(self, hashes: Hashes) -> dict[str, str] | None:
         """The sha256 of each file too recent for its stats alone to be trusted (None:
@@ -95,15 +95,20 @@ class Snapshot:
 
 def snapshot(wset: WorkflowSet) -> Snapshot | None:
     """Stamp the clock, then stat both trees; None when no index can be kept."""
+    clock = _clock(wset)
+    return None if clock is None else Snapshot(wset, clock)
+
+
+def _clock(wset: WorkflowSet) -> int | None:
+    """The file system's time now (a stamp file's mtime); None: no index can be kept."""
     try:
         stamp = inside_project(wset.root, index_file(wset).with_suffix(".stamp"))
         cache_dir(wset.root)
         stamp.parent.mkdir(exist_ok=True)
         stamp.write_bytes(b"")
-        clock = stamp.stat().st_mtime_ns
+        return stamp.stat().st_mtime_ns
     except (OSError, PathError):  # read-only, or .wf/ leads out: every run compares in full
         return None
-    return Snapshot(wset, clock)
 
 
 def record(snap: Snapshot, plan: Plan, hashes: Hashes) -> None:
@@ -165,20 +170,32 @@ class Pending:
 
 
 def record_build(wset: WorkflowSet, pending: Pending, touched: set[str]) -> None:
-    """After a build made the set consistent: keep the index of the trees as they are
-    now, when nothing changed since ``pending.before`` but the output files in
-    ``touched`` (written or deleted, keys below the project) and the output folders
-    they are in. What it wrote is racy, so the next run checks it by its hash."""
-    snap = snapshot(wset)
-    if snap is None:
+    """After a build made the set consistent: keep the stats from before it read anything
+    (``pending.before``) for what it did not touch - a file changed meanwhile differs
+    from them, so the next run compares in full - and the new stats of the output files
+    in ``touched`` (written or deleted, keys below the project) and of the folders above
+    them. What it wrote is racy, so the next run checks it by its hash. One ``lstat`` per
+    file written, not a walk of both trees."""
+    clock = _clock(wset)
+    if clock is None:
         return
-    outputs = wset.out_dir.relative_to(wset.root).as_posix() + "/"
-    before = pending.before
-    for key in (before.keys() | snap.stats.keys()) - touched:
-        moved = before.get(key) != snap.stats.get(key)
-        if moved and not (key.endswith("/") and key.startswith(outputs)):
-            forget(wset)  # changed while the build ran: the next run compares in full
-            return
+    stats = dict(pending.before)
+    outputs = wset.out_dir.relative_to(wset.root).as_posix()
+    folders = {f"{outputs}/"}
+    for key in touched:
+        folder = key.rpartition("/")[0]
+        while folder.startswith(f"{outputs}/"):
+            folders.add(f"{folder}/")
+            folder = folder.rpartition("/")[0]
+    # a document found changed by its hash has no stats of its own (see ``look``)
+    again = [key for key, stat in stats.items() if not stat]
+    for key in [*touched, *folders, *again]:
+        try:
+            stats[key] = _stat(os.lstat(os.path.join(wset.root, key.rstrip("/"))))  # noqa: PTH118
+        except FileNotFoundError:
+            stats.pop(key, None)  # deleted, or a folder the deletes emptied
+            stats.pop(f"{key}/", None)  # a folder removed (RemoveFolder)
+    snap = Snapshot(wset, clock, stats)
     warnings = _warning_data(pending.warnings)
     _write(snap, warnings, pending.facts, pending.partial, pending.hashes)
 
