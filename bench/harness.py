@@ -191,7 +191,8 @@ def make_venv(folder: Path, packages: list[str], refresh: list[str] | None = Non
 
 def make_tools(ws: Workspace, log: Callable[[str], None]) -> Tools:
     log("venvs: wf (this repository), Entangled (PyPI entangled-cli), plot (matplotlib)")
-    wf = make_venv(ws.venvs / "wf", [str(REPO), PROFILER], refresh=[str(REPO)])
+    # the services extra: the embedded moto S3 server the python-backend checks use
+    wf = make_venv(ws.venvs / "wf", [f"{REPO}[services]", PROFILER], refresh=[str(REPO)])
     peer = make_venv(ws.venvs / "entangled", [PEER])
     plot = make_venv(ws.venvs / "plot", list(TOOLS))
     return Tools(wf, peer, plot)
