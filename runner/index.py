@@ -192,7 +192,7 @@ def record_build(wset: WorkflowSet, pending: Pending, touched: set[str]) -> None
     for key in [*touched, *folders, *again]:
         try:
             stats[key] = _stat(os.lstat(os.path.join(wset.root, key.rstrip("/"))))  # noqa: PTH118
-        except FileNotFoundError:
+        except (FileNotFoundError, NotADirectoryError):  # a folder became a file
             stats.pop(key, None)  # deleted, or a folder the deletes emptied
             stats.pop(f"{key}/", None)  # a folder removed (RemoveFolder)
     snap = Snapshot(wset, clock, stats)
