@@ -148,14 +148,7 @@ def github_annotations(
             continue
         level = "warning" if verdict == "skipped" else "error"
         spec = result.spec
-        props = ",".join(
-            f"{key}={escape_property(value)}"
-            for key, value in (
-                ("file", _file(result, root)),
-                ("line", str(spec.source.line)),
-                ("title", f"check {spec.title} (step {spec.step}) {result.status}"),
-            )
-        )
+        props = _props(result, root, f"check {spec.title} (step {spec.step}) {result.status}")
         body = _message(result, strict)
         output_tail = result.output.rstrip().splitlines()[-_ANNOTATION_LINES:]
         if output_tail and verdict != "skipped":
@@ -164,16 +157,16 @@ def github_annotations(
     return "\n".join(lines) + ("\n" if lines else "")
 
 
+def _props(result: CheckResult, root: Path | None, title: str) -> str:
+    """An annotation's ``file=…,line=…,title=…``, pointing at the check's Markdown line."""
+    line = str(result.spec.source.line)
+    values = (("file", _file(result, root)), ("line", line), ("title", title))
+    return ",".join(f"{key}={escape_property(value)}" for key, value in values)
+
+
 def _warning_annotation(result: CheckResult, warning: str, root: Path | None) -> str:
     spec = result.spec
-    props = ",".join(
-        f"{key}={escape_property(value)}"
-        for key, value in (
-            ("file", _file(result, root)),
-            ("line", str(spec.source.line)),
-            ("title", f"check {spec.title} (step {spec.step}): cleanup"),
-        )
-    )
+    props = _props(result, root, f"check {spec.title} (step {spec.step}): cleanup")
     return f"::warning {props}::{escape_data(_ANSI.sub('', warning))}"
 
 
